@@ -1,0 +1,56 @@
+"""Writing outputs safely: never overwrite without consent, never leave a half-written file.
+
+Every artefact the project writes (seeds, PNGs, manifests, checkpoints) goes through `write_atomic`: the
+bytes land in a temporary file beside the target, are flushed to disk, then renamed over it, so a killed
+process leaves either the old file or the new one, never a torn one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+
+class OutputExists(FileExistsError):
+    """The target exists and the caller did not ask to overwrite it."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"{path}: already exists (use --overwrite to replace it)")
+        self.path = path
+
+
+def check_writable(path: Path, overwrite: bool) -> None:
+    """Raise OutputExists if `path` exists and overwriting was not asked for."""
+    if path.exists() and not overwrite:
+        raise OutputExists(path)
+
+
+def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = False) -> Path:
+    """Write `data` to `path` through a temporary file and a rename."""
+    path = Path(path)
+    check_writable(path, overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = False) -> Path:
+    """Write `obj` as indented, key-sorted JSON (stable bytes for the same content)."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return write_atomic(path, text, overwrite=overwrite)

@@ -1,0 +1,1 @@
+"""One module per `seedgen` subcommand; each exposes a click command named `command`."""
