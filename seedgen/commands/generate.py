@@ -1,0 +1,57 @@
+"""`seedgen generate`: the main job — new, unique vector seeds from the packaged default model or your own."""
+from __future__ import annotations
+
+import sys
+
+import click
+
+EXAMPLE = "seedgen generate --n 50 --svg -o seeds/"
+
+
+@click.command(
+    "generate",
+    help=f"""Generate new vector seeds from a model, unique against its training set and the library folder.
+
+\b
+Example:  {EXAMPLE}
+          seedgen generate --n 12 --pdf --png --palette "#0A3D62,#F8C291,PANTONE 286 C=cmyk(100,75,0,2)" -o brand/
+          seedgen generate --n 8 --like my-seed.svg --svg -o variations/
+""",
+)
+@click.option("-n", "--n", "n", type=int, default=50, show_default=True, help="How many seeds to write.")
+@click.option("-o", "--out", "out", type=click.Path(file_okay=False), default="seeds", show_default=True,
+              help="Library folder for the seeds (also holds the uniqueness index).")
+@click.option("--model", default=None, help="Checkpoint (.safetensors) or packaged model name; default: the packaged model.")
+@click.option("--svg", "svg", is_flag=True, help="Write SVG seeds.")
+@click.option("--pdf", "pdf", is_flag=True, help="Write print PDF seeds.")
+@click.option("--png", "png", is_flag=True, help="Write PNG previews.")
+@click.option("--size", default="1024", show_default=True, help="Pixels (1024) or a physical size (210mm, 8in, A4).")
+@click.option("--truncation", type=float, default=0.7, show_default=True, help="0..1: lower is safer, higher more varied.")
+@click.option("--seed", type=int, default=None, help="Run seed; the same seed gives the same seeds. Default: random.")
+@click.option("--palette", default=None, help="Brand palette: HEX, cmyk(...), Name=#hex spot colours, or a palette file.")
+@click.option("--colors", type=int, default=None, help="Colours per seed (2-32); default: chosen per seed.")
+@click.option("--cmyk", is_flag=True, help="Write PDF colours as DeviceCMYK.")
+@click.option("--like", type=click.Path(), default=None, help="Make variations near this seed (SVG, PDF or image).")
+@click.option("--mix", nargs=2, type=click.Path(), default=None, help="Mix the styles of two seeds: --mix A.svg B.svg")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--overwrite", is_flag=True, help="Replace existing files of the same names.")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def command(n, out, model, svg, pdf, png, size, truncation, seed, palette, colors, cmyk, like, mix, device,
+            overwrite, quiet) -> None:
+    from seedgen.generate import GenerateConfig, GenerateError, generate_seeds, result_summary
+
+    formats = tuple(f for f, on in (("svg", svg), ("pdf", pdf), ("png", png)) if on) or ("svg",)
+    config = GenerateConfig(n=n, model=model, formats=formats, size=size, truncation=truncation, seed=seed,
+                            palette=palette, colors=colors, cmyk=cmyk, like=like, mix=tuple(mix) if mix else None,
+                            device=device, overwrite=overwrite, quiet=quiet)
+    try:
+        result = generate_seeds(out, config)
+    except GenerateError as error:
+        click.echo(f"seedgen generate: {error}", err=True)
+        sys.exit(2 if _is_usage(error) else 1)
+    click.echo(result_summary(result))
+
+
+def _is_usage(error: Exception) -> bool:
+    text = str(error)
+    return any(key in text for key in ("--n", "--palette", "--size", "--truncation", "formats", "--like or --mix"))

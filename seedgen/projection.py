@@ -1,0 +1,85 @@
+"""Projecting an existing seed into a model's latent space, and sampling around it (`--like`, `--mix`).
+
+The seed is rasterized at the model's resolution and a latent is optimized so that the model's render
+matches it: mean squared error at full resolution plus at half and quarter resolution (the coarse terms
+pull layout and colour first, the fine one detail). No pretrained perceptual network is available offline,
+so the loss stays in pixel space. StyleGAN2 projects in W+ starting from the average w; DCGAN and the layered
+generator project their noise z starting from zero.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from seedgen.seed_model import SeedModel
+
+PROJECT_STEPS = 150  # Adam steps; the loss has flattened by then on the small models
+PROJECT_LR = 0.05
+LIKE_SPREAD = 0.35  # how far variations stray from the projected seed, as a share of a random sample's offset
+MIX_SPREAD = 0.2
+
+
+def _target_tensor(model: SeedModel, rgb: np.ndarray) -> torch.Tensor:
+    t = torch.from_numpy(np.ascontiguousarray(rgb[..., :3])).float().permute(2, 0, 1)[None] / 255.0
+    return F.interpolate(t, size=(model.resolution, model.resolution), mode="area").to(model.device)
+
+
+def _multiscale_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    loss = F.mse_loss(a, b)
+    for factor in (2, 4):
+        if a.shape[-1] // factor >= 4:
+            loss = loss + F.mse_loss(F.avg_pool2d(a, factor), F.avg_pool2d(b, factor))
+    return loss
+
+
+def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed: int = 0) -> tuple[torch.Tensor, float]:
+    """The latent whose render best matches an (H, W, 3) uint8 image, and the final loss."""
+    torch.manual_seed(seed)
+    target = _target_tensor(model, rgb)
+    latent = model.average_latent().clone().requires_grad_(True)
+    opt = torch.optim.Adam([latent], lr=PROJECT_LR)
+    loss = torch.tensor(0.0)
+    with torch.enable_grad():
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            loss = _multiscale_mse(model.render(latent), target)
+            loss.backward()
+            opt.step()
+    return latent.detach(), float(loss.detach())
+
+
+def around(model: SeedModel, centre: torch.Tensor, seeds: list[int], spread: float = LIKE_SPREAD) -> torch.Tensor:
+    """Latents near `centre`: the centre plus a scaled-down random sample's offset from the latent average."""
+    offsets = model.latent(model.noise(seeds), 1.0) - model.average_latent()
+    return centre + spread * offsets
+
+
+def mix(model: SeedModel, a: torch.Tensor, b: torch.Tensor, seeds: list[int]) -> torch.Tensor:
+    """Latents that blend two projected seeds.
+
+    StyleGAN2: style mixing, the coarse styles (layout) of one and the fine styles (colour, texture) of the
+    other, with the crossover layer and the order drawn per sample. Other models: spherical interpolation
+    between the two noises at a random point.
+    """
+    out = []
+    offsets = around(model, torch.zeros_like(a), seeds, MIX_SPREAD)
+    for i, s in enumerate(seeds):
+        rng = np.random.default_rng(s)
+        if model.kind == "stylegan2":
+            num_ws = a.shape[1]
+            cut = int(rng.integers(1, num_ws))
+            first, second = (a, b) if rng.random() < 0.5 else (b, a)
+            w = torch.cat([first[:, :cut], second[:, cut:]], dim=1)
+        else:
+            t = float(rng.uniform(0.25, 0.75))
+            w = _slerp(a, b, t)
+        out.append(w + offsets[i : i + 1])
+    return torch.cat(out)
+
+
+def _slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    an, bn = a / a.norm(dim=-1, keepdim=True).clamp_min(1e-8), b / b.norm(dim=-1, keepdim=True).clamp_min(1e-8)
+    omega = torch.acos((an * bn).sum(-1, keepdim=True).clamp(-1 + 1e-7, 1 - 1e-7))
+    so = torch.sin(omega)
+    return (torch.sin((1 - t) * omega) / so) * a + (torch.sin(t * omega) / so) * b

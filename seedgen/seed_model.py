@@ -1,0 +1,154 @@
+"""A trained seed model behind one interface, whatever its type: StyleGAN2-ADA, DCGAN or the layered generator.
+
+Generation asks three things of a model: a latent for a seed number, pixels for a batch of latents, and (for
+`--like`/`--mix`) a differentiable render so that a seed can be projected into the latent space. StyleGAN2
+latents live in W+ (after the mapping network, where truncation and style mixing act); DCGAN and layered
+latents are their input noise z.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from seedgen.snapshot import FORMAT_VERSION, CheckpointError, build_networks, checkpoint_paths, load_networks
+
+MODELS_DIR = Path(__file__).resolve().parent / "models"
+DEFAULT_MODEL = "default"
+KNOWN_TYPES = ("stylegan2", "dcgan", "layered")
+
+
+class ModelError(ValueError):
+    """A model that cannot be used for generation (one-line message)."""
+
+
+@dataclass
+class SeedModel:
+    """A loaded generator and what generation needs to know about it."""
+
+    kind: str
+    path: Path
+    config: dict[str, Any]
+    generator: torch.nn.Module
+    device: torch.device
+    resolution: int
+    z_dim: int
+    info: dict[str, Any] = field(default_factory=dict)
+
+    # --- latents --------------------------------------------------------------------------------------
+    def noise(self, seeds: list[int]) -> torch.Tensor:
+        """One z per seed number, identical on every machine (drawn on the CPU from the seed)."""
+        rows = [torch.randn(self.z_dim, generator=torch.Generator().manual_seed(int(s) & 0x7FFFFFFFFFFFFFFF))
+                for s in seeds]
+        return torch.stack(rows).to(self.device)
+
+    def latent(self, z: torch.Tensor, truncation: float = 1.0) -> torch.Tensor:
+        """The latent that `render` takes: W+ for StyleGAN2 (truncated towards the average w), else z."""
+        if self.kind == "stylegan2":
+            with torch.no_grad():
+                return self.generator.mapping(z, None, truncation_psi=truncation)
+        return z * truncation if truncation != 1.0 and self.kind == "dcgan" else z
+
+    def average_latent(self) -> torch.Tensor:
+        """The centre of the latent space: w_avg broadcast to W+ for StyleGAN2, zero noise otherwise."""
+        if self.kind == "stylegan2":
+            g = self.generator
+            return g.mapping.w_avg.detach()[None, None].repeat(1, g.num_ws, 1).to(self.device)
+        return torch.zeros(1, self.z_dim, device=self.device)
+
+    # --- rendering ------------------------------------------------------------------------------------
+    def render(self, latent: torch.Tensor) -> torch.Tensor:
+        """Differentiable render of latents to (N, 3, R, R) RGB in 0..1."""
+        g = self.generator
+        if self.kind == "stylegan2":
+            img = g.synthesis(latent, noise_mode="const", force_fp32=True)
+            return ((img.float() + 1) / 2).clamp(0, 1)
+        if self.kind == "dcgan":
+            return ((g(latent).float() + 1) / 2).clamp(0, 1)
+        _, canvas = g(z=latent)
+        return canvas.float().clamp(0, 1)
+
+    def images(self, latent: torch.Tensor, batch: int = 16) -> np.ndarray:
+        """(N, R, R, 3) uint8 pixels for a batch of latents."""
+        out = []
+        with torch.no_grad():
+            for i in range(0, len(latent), batch):
+                img = self.render(latent[i : i + batch])
+                out.append((img.permute(0, 2, 3, 1) * 255 + 0.5).clamp(0, 255).to(torch.uint8).cpu().numpy())
+        return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
+
+
+def resolve_model_path(spec: str | None) -> Path:
+    """A model given by name (a file in the package's models folder) or by checkpoint path."""
+    name = spec or DEFAULT_MODEL
+    packaged = MODELS_DIR / f"{name}.safetensors"
+    if "/" not in name and not name.endswith((".safetensors", ".json")) and packaged.is_file():
+        return packaged
+    weights, _ = checkpoint_paths(name)
+    if not weights.is_file():
+        known = ", ".join(m["name"] for m in list_models()) or "none"
+        raise ModelError(f"{name}: no such model file or packaged model (packaged: {known})")
+    return weights
+
+
+def load_seed_model(spec: str | None = None, device: str | torch.device = "cpu") -> SeedModel:
+    """Load a checkpoint (or packaged model name) for generation. Raises ModelError with one line."""
+    path = resolve_model_path(spec)
+    device = torch.device(device)
+    try:
+        states, config = load_networks(path)
+    except CheckpointError as error:
+        raise ModelError(str(error)) from None
+    kind = config.get("model")
+    version = config.get("format_version")
+    if version != FORMAT_VERSION:
+        raise ModelError(f"{path}: checkpoint format version {version!r}; this seedgen reads version {FORMAT_VERSION}")
+    if kind not in KNOWN_TYPES:
+        raise ModelError(f"{path}: model type {kind!r} is not one seedgen can generate with ({', '.join(KNOWN_TYPES)})")
+    try:
+        if kind == "layered":
+            from seedgen.layered import load_layered_generator
+
+            generator = load_layered_generator(path, device=device)
+            if generator.config.mode != "gan":
+                raise ModelError(f"{path}: a reconstruction-mode layered model cannot sample new seeds")
+            resolution, z_dim = generator.config.resolution, generator.config.z_dim
+        else:
+            name = "G_ema" if "G_ema" in states else "G"
+            nets = build_networks({"networks": {name: config["networks"][name]}}, {name: states[name]}, device)
+            generator = nets[name]
+            resolution = int(generator.img_resolution)
+            z_dim = int(generator.z_dim)
+    except CheckpointError as error:
+        raise ModelError(str(error)) from None
+    except KeyError as error:
+        raise ModelError(f"{path}: checkpoint lacks {error}") from None
+    generator.eval().requires_grad_(False)
+    return SeedModel(kind=kind, path=path, config=config, generator=generator, device=device,
+                     resolution=resolution, z_dim=z_dim, info=_card(path))
+
+
+def _card(path: Path) -> dict[str, Any]:
+    side = path.with_suffix(".json")
+    try:
+        data = json.loads(side.read_text())
+    except (OSError, ValueError):
+        return {}
+    return {k: data[k] for k in ("model", "resolution", "kimg", "description") if k in data}
+
+
+def list_models() -> list[dict[str, Any]]:
+    """The models packaged with seedgen (name, path, type, resolution)."""
+    out = []
+    for weights in sorted(MODELS_DIR.glob("*.safetensors")):
+        try:
+            header = json.loads(weights.with_suffix(".json").read_text())
+        except (OSError, ValueError):
+            header = {}
+        out.append({"name": weights.stem, "path": str(weights), "model": header.get("model"),
+                    "resolution": header.get("resolution")})
+    return out
