@@ -13,6 +13,15 @@ from pathlib import Path
 from typing import Any
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _read_umask()  # read once at import: os.umask is process-wide and not safe to toggle from threads
+
+
 class OutputExists(FileExistsError):
     """The target exists and the caller did not ask to overwrite it."""
 
@@ -36,7 +45,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = F
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes files private; outputs get the usual permissions
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes files private; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
@@ -49,12 +58,6 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = F
             pass
         raise
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any, overwrite: bool = False) -> Path:
