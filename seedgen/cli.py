@@ -66,3 +66,7 @@ def main() -> None:
     Example:   seedgen augment samples/ --variants 10 -o out/variants
     """
 
+
+
+if __name__ == "__main__":
+    main()

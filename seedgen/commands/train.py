@@ -1,0 +1,170 @@
+"""`seedgen train DATA_DIR -o RUN_DIR`: train StyleGAN2-ADA or the DCGAN baseline; rerun to resume.
+
+The command parses options and calls `seedgen.training_loop.train` (one function, also what the
+bridge and the tests call). Each model choice maps to a runner in `RUNNERS`, so another family with
+its own training function plugs in as one more entry and its own options.
+Exit codes: 0 trained, 1 bad data or checkpoint, 2 bad options or a RUN_DIR conflict, 130 interrupted.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Any, Callable
+
+import click
+
+from seedgen.train_config import AUG_MODES, PRESETS
+
+MODEL_CHOICES = ("stylegan2", "dcgan")
+
+
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))
+
+
+def _run_gan(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
+    """Train StyleGAN2 or DCGAN through the shared loop; returns the summary line."""
+    from seedgen.training_loop import train
+
+    options = dict(params["settings"])
+    options.update({
+        "total_kimg": params["kimg"], "batch": params["batch"], "r1_gamma": params["gamma"],
+        "aug": params["aug"], "augment_p": params["p"], "ada_target": params["target"],
+        "freezed": params["freezed"], "snap_kimg": params["snap"], "seed": params["seed"],
+    })
+    result = train(data_dir, run_dir, cfg=params["cfg"], model=params["model"], options=options,
+                   resume=params["resume"], device=params["device"], progress=not params["quiet"],
+                   log=lambda line: click.echo(line, err=True) if not params["quiet"] else None,
+                   warn=lambda line: click.echo(line, err=True))
+    kept = len(result.network_snapshots)
+    return (f"trained to kimg {result.kimg:.3f} in {result.run_dir} "
+            f"({_origin(result)}"
+            f"{kept} network snapshot{'s' * (kept != 1)} written, latest {result.snapshot.name}; "
+            f"augment p {result.augment_p:.3f}; {result.images_per_second:.1f} img/s"
+            f"{f' on {result.world_size} processes' if result.world_size > 1 else ''})")
+
+
+def _origin(result: Any) -> str:
+    if not result.resumed_from:
+        return ""
+    if result.start_nimg > 0:
+        return f"resumed from {result.resumed_from} at kimg {result.start_nimg / 1000:.3f}, "
+    return f"transfer learning from {result.resumed_from}, "
+
+
+# model name -> runner(data_dir, run_dir, params) -> summary line
+RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {name: _run_gan for name in MODEL_CHOICES}
+
+
+def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
+    """(usage errors -> exit 2, input errors -> exit 1), imported lazily to keep --help fast."""
+    from seedgen.image_folder import DatasetError
+    from seedgen.snapshot import CheckpointError
+    from seedgen.train_config import ConfigError
+    from seedgen.training_loop import RunDirError, TrainingError
+
+    input_errors: list[type[BaseException]] = [DatasetError, CheckpointError, TrainingError]
+    try:
+        from seedgen.legacy_pickle import PickleError
+        input_errors.append(PickleError)
+    except ImportError:
+        pass
+    return (ConfigError, RunDirError), tuple(input_errors)
+
+
+@click.command(context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("data_dir", type=click.Path(file_okay=False, path_type=str))
+@click.option("-o", "--output", "run_dir", required=True, type=click.Path(path_type=str),
+              help="Run directory: logs, sample grids, snapshots. Rerun the same command to resume.")
+@click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None,
+              help="Start from networks: an official stylegan2-ada .pkl or a seedgen .safetensors "
+                   "(a training snapshot continues it; network weights start transfer learning).")
+@click.option("--kimg", type=float, default=None, help="Train until this many thousand real images were shown.")
+@click.option("--cfg", type=click.Choice(PRESETS), default=None,
+              help="Preset: small (CPU), auto (official, from the resolution), paper256, stylegan2, dcgan. "
+                   "Default: auto on a GPU, small on a CPU.")
+@click.option("--model", type=click.Choice(MODEL_CHOICES), default=None, help="Network family (default stylegan2).")
+@click.option("--batch", type=click.IntRange(min=1), default=None, help="Total batch size over all processes.")
+@click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 regularization weight.")
+@click.option("--aug", type=click.Choice(AUG_MODES), default=None, help="ada (adaptive), noaug, or fixed (with --p).")
+@click.option("--p", "p", type=click.FloatRange(0, 1), default=None, help="Augmentation probability for --aug fixed.")
+@click.option("--target", type=click.FloatRange(0, 1), default=None, help="ADA target for r_t (default 0.6).")
+@click.option("--freezed", type=click.IntRange(min=0), default=None, help="Freeze-D: freeze the first N D blocks.")
+@click.option("--snap", type=float, default=None, help="Keep a network snapshot and sample grid every K kimg.")
+@click.option("--seed", type=int, default=None, help="Random seed (init, data order, latents, augmentation).")
+@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@click.option("--set", "settings", multiple=True, metavar="FIELD=VALUE",
+              help="Override any TrainingConfig field, e.g. --set channel_base=4096 --set z_dim=256 (repeatable).")
+@click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
+def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None, cfg: str | None,
+            model: str | None, batch: int | None, gamma: float | None, aug: str | None, p: float | None,
+            target: float | None, freezed: int | None, snap: float | None, seed: int | None, device: str,
+            settings: tuple[str, ...], quiet: bool) -> None:
+    """Train a GAN on a folder of square images (same size, power of two, 32..1024 px).
+
+    \b
+    Example:
+      seedgen train out/data -o runs/mosaic --cfg small --kimg 50 --snap 2
+    Multi-GPU (one process per GPU, same options):
+      torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto
+    """
+    if kimg is not None and kimg <= 0:
+        raise click.BadParameter("must be positive", param_hint="--kimg")
+    if snap is not None and snap <= 0:
+        raise click.BadParameter("must be positive", param_hint="--snap")
+    if p is not None and aug != "fixed":
+        raise click.BadParameter("only with --aug fixed", param_hint="--p")
+    if aug == "fixed" and p is None:
+        raise click.BadParameter("--aug fixed needs --p", param_hint="--aug")
+    chosen = model or ("dcgan" if cfg == "dcgan" else "stylegan2")
+    params = dict(kimg=kimg, cfg=cfg, model=model, batch=batch, gamma=gamma, aug=aug, p=p, target=target,
+                  freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
+                  settings=_parse_settings(settings))
+    usage_errors, input_errors = _user_errors()
+    try:
+        summary = RUNNERS[chosen](data_dir, run_dir, params)
+    except usage_errors as error:
+        _fail(error, 2)
+    except input_errors as error:
+        _fail(error, 1)
+    except KeyboardInterrupt:
+        if _rank() == 0:
+            click.echo(f"{run_dir}: interrupted; rerun the same command to resume from the last snapshot", err=True)
+        sys.exit(130)
+    if _rank() == 0:
+        click.echo(summary)
+
+
+def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
+    """--set FIELD=VALUE pairs; VALUE is read as JSON (numbers, true/false, null, [a, b]) or else as text."""
+    import dataclasses
+    import json
+
+    from seedgen.train_config import TrainingConfig
+
+    names = {f.name for f in dataclasses.fields(TrainingConfig)}
+    out: dict[str, Any] = {}
+    for item in settings:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or key not in names:
+            raise click.BadParameter(f"{item!r}: expected FIELD=VALUE with a TrainingConfig field "
+                                     f"(e.g. channel_base=4096)", param_hint="--set")
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            value = text
+        out[key] = tuple(value) if isinstance(value, list) else value
+    return out
+
+
+def _fail(error: BaseException, code: int) -> None:
+    text = str(error).strip()
+    line = text.splitlines()[0] if text else type(error).__name__
+    if _rank() == 0:
+        click.echo(f"error: {line}", err=True)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # `torchrun ... -m seedgen.commands.train DATA_DIR -o RUN_DIR ...`
+    command()
