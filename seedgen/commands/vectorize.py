@@ -1,0 +1,83 @@
+"""`seedgen vectorize`: raster images to layered SVG and print PDF seeds (see the `vectorize` package)."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from augment.palette import PaletteError, parse_palette
+from seedgen.batch import BatchReport
+from vectorize.config import METHODS, TRACE_MODES, VectorizeConfig
+from vectorize.image_input import image_files
+from vectorize.page import PageSizeError, parse_page_size
+from vectorize.vectorize_run import FORMATS, iter_vectorize_files
+
+
+def _usage_error(message: str) -> None:
+    """One line on stderr and exit code 2, as for any usage error."""
+    click.echo(f"seedgen vectorize: {message}", err=True)
+    raise SystemExit(2)
+
+
+@click.command("vectorize", short_help="Turn raster images into layered SVG and print PDF seeds.")
+@click.argument("inputs", metavar="IMAGES...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for NAME.svg, NAME.pdf and NAME.json (settings and quality metrics).")
+@click.option("--method", type=click.Choice(METHODS), default="trace", show_default=True,
+              help="How layers are found: 'trace' quantizes to a palette and traces each layer.")
+@click.option("--colors", "--colours", "colors", type=click.IntRange(2, 32),
+              help="Number of colours (default: the fewest that reproduce the image, at most 12).")
+@click.option("--palette", help="Brand inks to snap to, e.g. '#0A3D62,#F6B93B' or 'Brand Blue=cmyk(100,60,0,20)' "
+                                "(spot colours become PDF Separations), or a palette file.")
+@click.option("--svg", "want_svg", is_flag=True, help="Write SVG (with --pdf: both; neither: both).")
+@click.option("--pdf", "want_pdf", is_flag=True, help="Write PDF.")
+@click.option("--page-size", help="Physical size: 210x210mm, 595pt, 8.5x11in, A4... The image covers the page "
+                                  "(centred, cropped). Default: the image's proportions, 210 mm long side.")
+@click.option("--cmyk", is_flag=True, help="PDF in DeviceCMYK instead of RGB (spot inks stay Separations).")
+@click.option("--trace-mode", type=click.Choice(TRACE_MODES), default="smooth", show_default=True,
+              help="Outline style: smooth curves with sharp corners, straight polygons, or vtracer splines.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
+@click.option("--no-metrics", is_flag=True, help="Skip re-rendering the seed to measure PSNR/SSIM (faster).")
+@click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
+@click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
+def command(inputs: tuple[Path, ...], output: Path, method: str, colors: int | None, palette: str | None,
+            want_svg: bool, want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int,
+            no_metrics: bool, overwrite: bool, quiet: bool) -> None:
+    """Vectorize IMAGES (files or folders of PNG/JPEG/WebP/TIFF) into layered seeds in OUTPUT.
+
+    \b
+    Example:
+      seedgen vectorize out/generated/ -o out/seeds --palette "#0a3d62,#f6b93b,Brand Red=cmyk(0,90,80,0)" --cmyk
+    """
+    if colors is not None and palette is not None:
+        _usage_error("use --colors or --palette, not both")
+    try:
+        inks = parse_palette(palette) if palette is not None else None
+    except PaletteError as exc:
+        _usage_error(f"--palette: {exc}")
+    try:
+        page = parse_page_size(page_size) if page_size is not None else None
+    except PageSizeError as exc:
+        _usage_error(f"--page-size: {exc}")
+    config = VectorizeConfig(method=method, colors=colors, palette=inks, trace_mode=trace_mode, seed=seed,
+                             colour_mode="cmyk" if cmyk else "rgb")
+    formats = tuple(f for f, wanted in zip(FORMATS, (want_svg, want_pdf)) if wanted) or FORMATS
+    sources = image_files(list(inputs))
+    if not sources:
+        _usage_error("no images found in " + ", ".join(str(p) for p in inputs))
+    report = BatchReport("vectorize", quiet=quiet)
+    outcomes = iter_vectorize_files(sources, output, config, formats, page, overwrite, measure=not no_metrics)
+    for outcome in tqdm(outcomes, total=len(sources), disable=quiet, unit="image", leave=False):
+        if not outcome.ok:
+            with tqdm.external_write_mode(file=sys.stderr):  # keep the line clear of the progress bar
+                report.fail(outcome.source, outcome.error)
+            continue
+        report.ok()
+        if not quiet:
+            r = outcome.result
+            quality = f", PSNR {r.psnr:.1f} dB" if r.psnr is not None else ""
+            tqdm.write(f"{outcome.source} -> {', '.join(p.name for p in outcome.written)} "
+                       f"({len(r.layers)} layers, {r.paths} paths{quality})")
+    raise SystemExit(report.finish())
