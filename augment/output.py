@@ -36,8 +36,8 @@ def check_writable(path: Path, overwrite: bool) -> None:
         raise OutputExists(path)
 
 
-def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = False) -> Path:
-    """Write `data` to `path` through a temporary file and a rename."""
+def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = False, mode: int | None = None) -> Path:
+    """Write `data` to `path` through a temporary file and a rename (file mode: the umask's, or `mode`)."""
     path = Path(path)
     check_writable(path, overwrite)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +45,7 @@ def write_atomic(path: str | os.PathLike, data: bytes | str, overwrite: bool = F
         data = data.encode("utf-8")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes files private; outputs get the usual permissions
+        os.fchmod(fd, (0o666 & ~_UMASK) if mode is None else mode)  # mkstemp makes files private; outputs get the usual permissions
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()

@@ -1,0 +1,6 @@
+"""plugin_bridge: the local server (`seedgen serve`) and the InDesign UXP panel that generate, browse and place seeds.
+
+`server.create_app` builds the HTTP API, `runner` serves it, `jobs` runs generation / augment / vectorize jobs in
+subprocesses, `library` serves and trashes the seed files, `auth` keeps the per-install token, and `panel/` is
+the UXP plugin (manifest, HTML, CSS, JS). Nothing in the project imports this package; it imports the others.
+"""
