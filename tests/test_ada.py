@@ -9,15 +9,6 @@ from seedgen.networks import Discriminator, Generator
 from seedgen.train_config import AUGPIPE_NAMES
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _images(n: int = 8, size: int = 16, seed: int = 0) -> torch.Tensor:
     """Distinct, asymmetric test images on the [-1, 1] scale."""
     g = torch.Generator().manual_seed(seed)

@@ -14,15 +14,6 @@ from seedgen.train_config import preset
 from seedgen.training_loop import train
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.mark.parametrize("resolution", [32, 64])
 def test_shapes_and_the_papers_layers(resolution: int) -> None:
     torch.manual_seed(0)

@@ -11,15 +11,6 @@ from seedgen.networks import Discriminator, Generator
 from seedgen.train_config import TrainingConfig, apply_options, preset
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _stylegan2(seed: int = 0) -> tuple[Generator, Discriminator]:
     torch.manual_seed(seed)
     G = Generator(16, 0, 16, 32, 3, mapping_kwargs={"num_layers": 2},

@@ -14,15 +14,6 @@ from seedgen.snapshot import (CheckpointError, build_networks, checkpoint_paths,
                               save_networks, save_snapshot)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _stylegan2() -> dict[str, torch.nn.Module]:
     torch.manual_seed(0)
     G = Generator(16, 0, 16, 32, 3, mapping_kwargs={"num_layers": 2},

@@ -30,15 +30,6 @@ TINY = ["--cfg", "small", "--batch", "4", "--device", "cpu", "--set", "channel_b
         "--set", "z_dim=32", "--set", "w_dim=32", "--set", "grid=[2,2]"]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run fastest on one thread, and the test machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _images(folder: Path, count: int = 8, size: int = 32, mode: str = "RGB", seed: int = 0) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
