@@ -6,31 +6,36 @@ reject near-duplicates of the training set and of everything already in the libr
 `seedgen.uniqueness`) -> vectorize the keepers (`vectorize` tracing for raster models; the layered model's
 own masks need no tracing) -> write SVG / PDF / PNG previews, a JSON sidecar per seed, and a contact sheet.
 
+Candidates are accepted in chunks of `CHUNK` seeds, and a chunk is written before the next is sampled, so a
+run of 10,000 seeds holds at most one chunk of pixels in memory. A model that keeps repeating itself is
+found before anything is written (for runs of up to one chunk): the run stops with an error naming the count.
+Sampling is batched (on the GPU when there is one); tracing, the slow part on a CPU, runs in worker processes,
+one per idle core, for runs of `POOL_MIN_SEEDS` seeds or more (`GenerateConfig.workers`). The output does not
+depend on how many workers there are.
+
 Determinism: candidate k of a run with seed S always has the same latent, so the same seed into the same
 (empty) library gives the same files. Seeds are named `sS-KKK` in the order they were accepted.
 """
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import BrokenExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import cv2
 import numpy as np
-import torch
 from PIL import Image
 
 from augment.output import OutputExists, write_atomic, write_json_atomic
-from augment.palette import Ink, Palette, PaletteError, parse_palette
+from augment.palette import Palette, PaletteError, parse_palette
 from augment.rasterize import render_svg_bytes
-from seedgen.contact_sheet import SheetEntry, write_contact_sheet
-from seedgen.seed_model import ModelError, SeedModel, list_models, load_seed_model
-from seedgen.uniqueness import UniquenessIndex, fingerprint_images
+from seedgen.contact_sheet import ContactSheet, SheetEntry
+from seedgen.uniqueness import UniquenessIndex, UniquenessIndexError, fingerprint_images
 from vectorize.config import VectorizeConfig
 from vectorize.layer import Layer
 from vectorize.page import PageSize, PageSizeError, parse_page_size
@@ -38,16 +43,36 @@ from vectorize.pdf_writer import write_pdf
 from vectorize.svg_writer import write_svg
 from vectorize.vectorize_run import image_layers
 
+if TYPE_CHECKING:
+    import torch
+
+    from seedgen.seed_model import SeedModel
+
 FORMATS = ("svg", "pdf", "png")
-TRACE_SIZE = 512  # raster samples are upscaled to this before tracing: smoother curves than tracing 64 px
+DEVICES = ("auto", "cpu", "cuda")
+TRACE_SIZE = 256  # px: smaller raster samples are upscaled (cubic) to this before tracing, for smooth curves;
+# 256 traces a 64 px sample as smoothly as 512 did (checked by eye) in a third of the time. Larger samples are
+# traced at their own size (vectorize's max_side caps it).
 PREVIEW_MAX_PX = 2048  # PNG previews of millimetre-sized seeds are rendered at 300 dpi up to this size
-SHEET_PX = 256
+SHEET_PX = 256  # contact-sheet thumbnails
+CHUNK = 64  # seeds accepted, then written, at a time: bounds memory for long runs
+LIKE_PX = 256  # --like / --mix seeds are rasterized (sandboxed) at this size, then fitted to the model
+POOL_MIN_SEEDS = 8  # auto workers: smaller runs trace in this process (a worker's start-up costs ~1 s of CPU)
+MAX_WORKERS = 8
 
 __all__ = ["GenerateConfig", "GenerateError", "GenerateResult", "GeneratedSeed", "generate_seeds", "list_models"]
 
 
 class GenerateError(ValueError):
-    """Generation cannot start or finish; the message is one line, fit to show a user."""
+    """Generation cannot start or finish; the message is one line, fit to show a user.
+
+    `usage` is True when the options themselves are wrong (the CLI exits 2), False when an input file, the
+    model or the output folder is (exit 1).
+    """
+
+    def __init__(self, message: str, usage: bool = False) -> None:
+        super().__init__(message)
+        self.usage = usage
 
 
 @dataclass
@@ -58,32 +83,53 @@ class GenerateConfig:
     model: str | None = None  # checkpoint path or packaged model name; None = the packaged default
     formats: tuple[str, ...] = ("svg",)  # any of svg, pdf, png
     size: str = "1024"  # a number is pixels (CSS px, 96 dpi); or a physical size: 210mm, 210x297mm, 8in, A4
-    truncation: float = 0.7  # StyleGAN2 psi: 1 = full variety, lower = closer to the average seed
-    seed: int | None = None  # None draws one at random (and records it)
+    truncation: float = 0.7  # StyleGAN2 psi, 0..2: 1 = full variety, lower = closer to the average seed
+    seed: int | None = None  # 0..2**63-1; None draws one at random (and records it)
     palette: str | None = None  # brand palette (HEX, CMYK, spot names, or a palette file)
     like: str | None = None  # a seed file (SVG, PDF or image) to make variations of
     mix: tuple[str, str] | None = None  # two seed files whose styles to mix
-    colors: int | None = None  # colours per seed when tracing; None chooses per seed
+    colors: int | None = None  # colours per seed when tracing, 2..32; None chooses per seed
     cmyk: bool = False  # write PDF colours as DeviceCMYK (spot inks are Separations either way)
     overwrite: bool = False
     quiet: bool = False
     device: str = "auto"  # auto | cpu | cuda
-    batch: int = 16  # samples rendered per forward pass
-    max_tries: int = 5  # give up after n * max_tries candidates if too many are near-duplicates
+    batch: int = 16  # samples rendered per forward pass, 1..1024 (larger on a GPU)
+    max_tries: int = 5  # 1..100: give up after n * max_tries candidates if too many are near-duplicates
     contact_sheet: bool = True
+    project_steps: int = 150  # optimizer steps projecting a --like/--mix seed, 1..5000 (150: the loss has flattened)
+    workers: int = 0  # processes tracing seeds in parallel, 0..64: 0 = one per idle CPU core (at most MAX_WORKERS)
+    # for runs of POOL_MIN_SEEDS or more, else 1 (in this process; a worker's start-up costs a few s of CPU)
 
     def validate(self) -> "GenerateConfig":
-        if not isinstance(self.n, int) or self.n <= 0:
-            raise GenerateError(f"--n must be a positive number of seeds, not {self.n}")
+        """Check every option; raises GenerateError (usage) naming the first bad one."""
+        def bad(message: str) -> GenerateError:
+            return GenerateError(message, usage=True)
+
+        if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n <= 0:
+            raise bad(f"--n must be a positive number of seeds, not {self.n}")
         if self.n > 10000:
-            raise GenerateError("--n is capped at 10000 seeds per run")
-        bad = [f for f in self.formats if f not in FORMATS]
-        if bad or not self.formats:
-            raise GenerateError(f"formats must be among {', '.join(FORMATS)} (got {', '.join(self.formats) or 'none'})")
-        if not 0.0 <= self.truncation <= 2.0:
-            raise GenerateError("--truncation must be between 0 and 2")
+            raise bad("--n is capped at 10000 seeds per run")
+        wrong = [str(f) for f in self.formats if f not in FORMATS]
+        if wrong or not self.formats:
+            raise bad(f"formats must be among {', '.join(FORMATS)} (got {', '.join(map(str, self.formats)) or 'none'})")
+        if not 0.0 <= float(self.truncation) <= 2.0:
+            raise bad("--truncation must be between 0 and 2")
+        if self.seed is not None and not 0 <= int(self.seed) < 2**63:
+            raise bad(f"--seed must be a whole number from 0 to 2**63-1, not {self.seed}")
+        if self.colors is not None and not 2 <= int(self.colors) <= 32:
+            raise bad(f"--colors must be 2..32, not {self.colors}")
+        if self.device not in DEVICES:
+            raise bad(f"--device must be one of {', '.join(DEVICES)}")
+        if not 1 <= int(self.batch) <= 1024 or not 1 <= int(self.max_tries) <= 100:
+            raise bad("batch must be 1..1024 and max_tries 1..100")
+        if not 1 <= int(self.project_steps) <= 5000:
+            raise bad("--project-steps must be 1..5000")
+        if not 0 <= int(self.workers) <= 64:
+            raise bad("--workers must be 0..64")
         if self.like and self.mix:
-            raise GenerateError("use --like or --mix, not both")
+            raise bad("use --like or --mix, not both")
+        if self.mix is not None and len(self.mix) != 2:
+            raise bad("--mix takes exactly two seed files")
         return self
 
 
@@ -98,9 +144,14 @@ class GeneratedSeed:
 class GenerateResult:
     seeds: list[GeneratedSeed]
     rejected: int
-    contact_sheet: Path | None
+    contact_sheet: Path | None  # the HTML page
     run_seed: int
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage (see STAGES)
+
+
+STAGES = ("model_load", "projection", "sampling", "uniqueness", "vectorizing", "writing")
+# Seconds per stage. With several workers, vectorizing and writing (which includes rendering previews) are summed
+# over the workers and can exceed the wall time; "total" is the wall time of the whole call.
 
 
 @dataclass(frozen=True)
@@ -116,13 +167,20 @@ def parse_output_size(text: str) -> OutputSize:
         if text.isdigit():
             px = int(text)
             if not 16 <= px <= 16384:
-                raise GenerateError(f"--size {px} px is outside 16..16384")
+                raise GenerateError(f"--size {px} px is outside 16..16384", usage=True)
             return OutputSize(parse_page_size(f"{px}px"), px)
         page = parse_page_size(text)
     except PageSizeError as error:
-        raise GenerateError(str(error)) from None
+        raise GenerateError(f"--size: {error}", usage=True) from None
     px = int(round(max(page.width_pt, page.height_pt) / 72.0 * 300))
     return OutputSize(page, max(16, min(PREVIEW_MAX_PX, px)))
+
+
+def list_models() -> list[dict]:
+    """The models packaged with seedgen (see seedgen.seed_model.list_models)."""
+    from seedgen.seed_model import list_models as packaged
+
+    return packaged()
 
 
 def _check_output_dir(library: Path) -> None:
@@ -135,7 +193,20 @@ def _check_output_dir(library: Path) -> None:
         raise GenerateError(f"{library}: cannot write to this folder ({error.strerror or type(error).__name__})") from None
 
 
-def _pick_device(name: str) -> torch.device:
+def _refuse_existing(library: Path, names: list[str], config: GenerateConfig, sheet: ContactSheet | None) -> None:
+    """Nothing is overwritten without --overwrite: check every file this run would write, before writing any."""
+    if config.overwrite:
+        return
+    targets = [library / f"{name}.{fmt}" for name in names for fmt in (*config.formats, "json")]
+    targets += sheet.paths() if sheet is not None else []
+    for target in targets:
+        if target.exists():
+            raise GenerateError(f"{target}: already exists (use --overwrite, or another --seed)")
+
+
+def _pick_device(name: str) -> "torch.device":
+    import torch
+
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     if name == "cuda" and not torch.cuda.is_available():
@@ -143,46 +214,61 @@ def _pick_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _read_seed_image(path: str) -> np.ndarray:
-    """Rasterize a user's seed (SVG, PDF or image) safely, for --like / --mix."""
-    from augment.rasterize import rasterize_seed
-    from augment.svg_source import SeedError
+def _read_seed_images(paths: list[str]) -> list[np.ndarray]:
+    """Rasterize users' seeds (SVG, PDF or image) in the sandbox, full-bleed squares, for --like / --mix."""
+    from augment.rasterize import RasterPool, composite_on, fit_full_bleed
 
-    p = Path(path)
-    if not p.is_file():
-        raise GenerateError(f"{path}: no such file")
-    try:
-        if p.suffix.lower() in (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff"):
-            with Image.open(p) as im:
-                im.load()
-                rgba = np.asarray(im.convert("RGBA").resize((256, 256), Image.LANCZOS))
-        else:
-            rgba = rasterize_seed(p, 256, 256)
-    except SeedError as error:
-        raise GenerateError(f"{path}: cannot rasterize ({error})") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as error:
-        raise GenerateError(f"{path}: cannot read image ({type(error).__name__})") from None
-    alpha = rgba[..., 3:4].astype(np.float32) / 255.0
-    return (rgba[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    if not paths:
+        return []
+    for path in paths:
+        if not Path(path).is_file():
+            raise GenerateError(f"{path}: no such file")
+    out = []
+    with RasterPool(1, accept_images=True) as pool:
+        for result in pool.imap([Path(p) for p in paths], LIKE_PX, LIKE_PX, cover=True):
+            if not result.ok:
+                raise GenerateError(f"{result.path}: cannot rasterize ({result.error})")
+            out.append(composite_on(fit_full_bleed(result.image, LIKE_PX, LIKE_PX)))
+    return out
 
 
-def _reference_fingerprints(model: SeedModel) -> np.ndarray | None:
-    """Fingerprints of the model's training set: shipped beside the checkpoint, or computed once and cached."""
+def _reference_fingerprints(model: "SeedModel") -> np.ndarray | None:
+    """Fingerprints of the model's training set: shipped beside the checkpoint, or computed once and cached there.
+
+    A cache of another fingerprint version (or length) is ignored and computed again when the training data is
+    at hand (the checkpoint's `data` folder); without it the training set is not checked, and each seed's sidecar
+    says so (`checked_against`).
+    """
+    from seedgen.perceptual import FINGERPRINT_LENGTH, FINGERPRINT_VERSION
+
     side = model.path.with_name(model.path.stem + ".fingerprints.npz")
     if side.is_file():
-        with np.load(side, allow_pickle=False) as data:
-            return data["fingerprints"].astype(np.float32)
+        try:
+            with np.load(side, allow_pickle=False) as data:
+                # a file without a version (the packaged model's) is trusted when its length matches: every
+                # fingerprint version so far has had its own length
+                version = int(data["version"]) if "version" in data.files else FINGERPRINT_VERSION
+                fps = data["fingerprints"].astype(np.float32)
+            if version == FINGERPRINT_VERSION and fps.ndim == 2 and fps.shape[1] == FINGERPRINT_LENGTH:
+                return fps
+        except (OSError, ValueError, KeyError):
+            pass  # damaged: compute again below (when the training data is at hand)
     data_dir = model.config.get("data")
     if not data_dir or not Path(data_dir).is_dir():
         return None
     images = []
     for png in sorted(Path(data_dir).glob("*.png"))[:20000]:
-        with Image.open(png) as im:
-            images.append(np.asarray(im.convert("RGB").resize((64, 64), Image.BILINEAR)))
+        try:
+            with Image.open(png) as im:
+                images.append(np.asarray(im.convert("RGB").resize((256, 256), Image.BILINEAR)))
+        except (OSError, ValueError, Image.DecompressionBombError):
+            continue  # one unreadable training image does not stop generation
+    if not images:
+        return None
     fps = fingerprint_images(images)
     try:
         buf = io.BytesIO()
-        np.savez_compressed(buf, fingerprints=fps)
+        np.savez_compressed(buf, fingerprints=fps, version=np.int64(FINGERPRINT_VERSION))
         write_atomic(side, buf.getvalue(), overwrite=True)
     except OSError:
         pass  # a read-only model folder: compute again next time
@@ -200,7 +286,7 @@ def _palette_config(config: GenerateConfig) -> Palette | None:
     try:
         return parse_palette(config.palette)
     except PaletteError as error:
-        raise GenerateError(f"--palette: {error}") from None
+        raise GenerateError(f"--palette: {error}", usage=True) from None
 
 
 def _map_layers_to_palette(layers: list[Layer], palette: Palette) -> list[Layer]:
@@ -216,38 +302,261 @@ def _map_layers_to_palette(layers: list[Layer], palette: Palette) -> list[Layer]
     return out
 
 
-def _layers_for(model: SeedModel, latent: torch.Tensor, image: np.ndarray, vconfig: VectorizeConfig,
-                palette: Palette | None) -> tuple[list[Layer], tuple[int, int]]:
-    if model.kind == "layered":
-        from seedgen.layered_export import latent_to_layers
-
-        layers, size = latent_to_layers(model.generator, latent)
-        return (_map_layers_to_palette(layers, palette) if palette is not None else layers), size
-    big = cv2.resize(image, (TRACE_SIZE, TRACE_SIZE), interpolation=cv2.INTER_CUBIC)
+def _trace_sample(image: np.ndarray, vconfig: VectorizeConfig) -> tuple[list[Layer], tuple[int, int]]:
+    """Colour layers of a raster sample, traced at TRACE_SIZE or more."""
+    side = max(TRACE_SIZE, image.shape[0], image.shape[1])
+    big = image if image.shape[:2] == (side, side) else cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
     layers, _ = image_layers(big, vconfig)
-    return layers, (TRACE_SIZE, TRACE_SIZE)
+    return layers, (side, side)
 
 
-def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
-                   progress: Callable[[int, int], None] | None = None) -> GenerateResult:
-    """Write `config.n` unique seeds into `library_dir`; raises GenerateError (one line) on bad input."""
+@dataclass(frozen=True)
+class _SeedJob:
+    """Everything needed to turn one accepted sample into file bytes (sent to a worker process)."""
+
+    name: str
+    image: np.ndarray | None  # a raster sample to trace, or
+    layers: tuple[Layer, ...] | None  # the layered model's own layers
+    canvas: tuple[int, int] | None
+    vconfig: VectorizeConfig
+    page: PageSize
+    preview_px: int
+    formats: tuple[str, ...]
+    thumbnail: bool
+
+
+@dataclass
+class _SeedFiles:
+    """What a job made: the files' bytes, a contact-sheet thumbnail, and the seconds each part took."""
+
+    svg: bytes
+    pdf: bytes | None
+    png: bytes | None
+    thumbnail: np.ndarray | None
+    layers: int
+    colours: list[str]
+    vectorizing: float
+    rendering: float
+
+
+def _make_seed_files(job: _SeedJob) -> _SeedFiles:
+    """Trace (if needed) and render one seed's files in memory: pure, so it runs in this process or a worker."""
+    t = time.perf_counter()
+    if job.layers is None:
+        layers, canvas = _trace_sample(job.image, job.vconfig)
+    else:
+        layers, canvas = list(job.layers), job.canvas
+    svg = write_svg(layers, canvas, page=job.page, title=job.name)
+    vectorizing = time.perf_counter() - t
+    t = time.perf_counter()
+    pdf = (write_pdf(layers, canvas, page=job.page, colour_mode=job.vconfig.colour_mode, title=job.name)
+           if "pdf" in job.formats else None)
+    aspect = job.page.height_pt / job.page.width_pt
+    png = thumb = None
+    if "png" in job.formats:
+        big = render_svg_bytes(svg, job.preview_px, max(1, round(job.preview_px * aspect)))
+        png = _png_bytes(big)
+        if job.thumbnail:
+            thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
+    elif job.thumbnail:
+        thumb = render_svg_bytes(svg, SHEET_PX, max(1, round(SHEET_PX * aspect)))
+    return _SeedFiles(svg, pdf, png, None if thumb is None else np.ascontiguousarray(thumb[..., :3]), len(layers),
+                      sorted({layer.ink.hex for layer in layers}), vectorizing, time.perf_counter() - t)
+
+
+def _start_pool(workers: int):
+    """Worker processes for tracing, started at once so that their imports overlap the model load and sampling.
+
+    spawn: fresh interpreters (no torch, no CUDA state, no inherited threads); a worker imports this module,
+    which keeps torch out of its top-level imports for that reason.
+    """
+    if workers <= 1:
+        return None
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_warm_up)
+    return pool
+
+
+def _warm_up() -> None:
+    """Nothing: importing this module in a worker is the point."""
+
+
+def idle_cores() -> int:
+    """CPU cores this process may use that nothing else is using now (cores minus the 1-minute load average).
+
+    On a shared machine more busy processes than idle cores slow everyone down: with the 2-core machine already
+    loaded, two tracing workers made a run 1.7x slower than tracing in the main process (BENCHMARKS.md).
+    """
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cores = os.cpu_count() or 1
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        load = 0.0
+    return max(1, min(cores, int(cores - load + 0.5)))
+
+
+def _worker_count(config: GenerateConfig) -> int:
+    """config.workers, or for 0: one worker per idle core (at most MAX_WORKERS) for runs of POOL_MIN_SEEDS+."""
+    if config.workers:
+        return config.workers
+    if config.n < POOL_MIN_SEEDS:
+        return 1
+    workers = min(idle_cores(), MAX_WORKERS, config.n)
+    return workers if workers >= 2 else 1
+
+
+@dataclass
+class _Candidate:
+    """An accepted candidate waiting to be vectorized and written."""
+
+    name: str
+    seed: int
+    latent: "torch.Tensor"
+    image: np.ndarray
+    distance: float
+    nearest: str
+
+
+class _Run:
+    """One call of generate_seeds once its inputs are checked: the model, the index, and what was written."""
+
+    def __init__(self, library: Path, config: GenerateConfig, model: "SeedModel", size: OutputSize,
+                 palette: Palette | None, run_seed: int, sheet: ContactSheet | None, timings: dict[str, float],
+                 progress: Callable[[int, int], None] | None, pool=None) -> None:
+        self.library, self.config, self.model = library, config, model
+        self.size, self.palette, self.run_seed, self.sheet = size, palette, run_seed, sheet
+        self.timings, self.progress = timings, progress
+        self.vconfig = VectorizeConfig(colors=config.colors, palette=palette, seed=run_seed,
+                                       colour_mode="cmyk" if config.cmyk else "rgb")
+        self.written: list[GeneratedSeed] = []
+        self._pool = pool  # a ProcessPoolExecutor, or None to trace in this process
+        self.checked_against: dict[str, int] = {}  # set once the index is loaded: what uniqueness was checked against
+        self.bar = None if config.quiet else _progress_bar(config.n)
+
+    def _job(self, candidate: _Candidate) -> _SeedJob:
+        layers = canvas = None
+        if self.model.kind == "layered":  # its own masks: no tracing, but the generator lives here
+            from seedgen.layered_export import latent_to_layers
+
+            t = time.perf_counter()
+            layers, canvas = latent_to_layers(self.model.generator, candidate.latent)
+            if self.palette is not None:
+                layers = _map_layers_to_palette(layers, self.palette)
+            layers = tuple(layers)
+            self.timings["vectorizing"] += time.perf_counter() - t
+        return _SeedJob(candidate.name, None if layers else candidate.image, layers, canvas, self.vconfig,
+                        self.size.page, self.size.preview_px, tuple(self.config.formats), self.sheet is not None)
+
+    def write_all(self, candidates: list[_Candidate]) -> None:
+        """Vectorize and write accepted candidates, in order (in worker processes when there are several)."""
+        jobs = [self._job(c) for c in candidates]
+        if self._pool is not None and len(jobs) > 1:
+            results = self._pool.map(_make_seed_files, jobs)
+        else:
+            results = map(_make_seed_files, jobs)
+        for candidate, files in zip(candidates, results):
+            self.store(candidate, files)
+
+    def store(self, candidate: _Candidate, made: _SeedFiles) -> None:
+        """Write one seed's files atomically, its JSON sidecar and its contact-sheet entry."""
+        config, name = self.config, candidate.name
+        self.timings["vectorizing"] += made.vectorizing
+        t = time.perf_counter()
+        files: dict[str, Path] = {}
+        for fmt, data in (("svg", made.svg), ("pdf", made.pdf), ("png", made.png)):
+            if fmt in config.formats and data is not None:
+                files[fmt] = write_atomic(self.library / f"{name}.{fmt}", data, overwrite=config.overwrite)
+        metadata = {
+            "name": name, "model": str(self.model.path.name), "model_type": self.model.kind,
+            "run_seed": self.run_seed, "candidate_seed": candidate.seed, "truncation": config.truncation,
+            "size": config.size, "palette": self.palette.to_json() if self.palette else None, "like": config.like,
+            "mix": list(config.mix) if config.mix else None, "layers": made.layers, "colours": made.colours,
+            "nearest_known": {"distance": round(candidate.distance, 4) if np.isfinite(candidate.distance) else None,
+                              "seed": candidate.nearest or None},
+            "checked_against": self.checked_against,
+            "files": {fmt: p.name for fmt, p in files.items()},
+        }
+        write_json_atomic(self.library / f"{name}.json", metadata, overwrite=config.overwrite)
+        if self.sheet is not None and made.thumbnail is not None:
+            self.sheet.add(SheetEntry(name, made.thumbnail, {fmt: p.name for fmt, p in files.items()}))
+        self.timings["writing"] += made.rendering + time.perf_counter() - t
+        self.written.append(GeneratedSeed(name, files, metadata))
+        if self.bar is not None:
+            self.bar.update(1)
+        if self.progress is not None:
+            self.progress(len(self.written), config.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+@dataclass
+class _Plan:
+    """A run's inputs once every one of them is checked (nothing has been written yet)."""
+
+    library: Path
+    config: GenerateConfig
+    names: list[str]
+    run_seed: int
+    palette: Palette | None
+    size: OutputSize
+    sheet: ContactSheet | None
+    seed_images: list[np.ndarray]  # the --like seed, the two --mix seeds, or none
+    timings: dict[str, float]
+
+
+def _plan(library: Path, config: GenerateConfig) -> _Plan:
+    """Check every option and input, the output folder, and that nothing would be overwritten."""
     config.validate()
-    library = Path(library_dir)
-    timings: dict[str, float] = {}
     palette = _palette_config(config)
     size = parse_output_size(config.size)
     run_seed = int(config.seed) if config.seed is not None else int(np.random.SeedSequence().entropy % (2**31))
     names = [f"s{run_seed}-{k:03d}" for k in range(config.n)]
+    sheet = (ContactSheet(library, f"contact-s{run_seed}", f"seedgen batch s{run_seed}", total=config.n,
+                          overwrite=config.overwrite) if config.contact_sheet else None)
+    seed_images = _read_seed_images([config.like] if config.like else list(config.mix or ()))
     _check_output_dir(library)
-    if not config.overwrite:
-        for name in names:
-            for fmt in (*config.formats, "json"):
-                if (library / f"{name}.{fmt}").exists():
-                    raise GenerateError(f"{library / f'{name}.{fmt}'}: already exists (use --overwrite, or another --seed)")
-    like_image = _read_seed_image(config.like) if config.like else None
-    mix_images = [_read_seed_image(p) for p in config.mix] if config.mix else None
+    _refuse_existing(library, names, config, sheet)
+    return _Plan(library, config, names, run_seed, palette, size, sheet, seed_images,
+                 {stage: 0.0 for stage in STAGES})
 
+
+def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
+                   progress: Callable[[int, int], None] | None = None) -> GenerateResult:
+    """Write `config.n` unique seeds into `library_dir`; raises GenerateError (one line) on bad input.
+
+    Every input is checked before anything is written, and no existing file is replaced unless
+    `config.overwrite`. `progress(done, total)` is called after each seed is written.
+    """
+    started = time.perf_counter()
+    plan = _plan(Path(library_dir), config)
+    pool = _start_pool(_worker_count(config))
+    try:
+        result = _generate(plan, progress, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+    result.timings["total"] = time.perf_counter() - started
+    return result
+
+
+def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) -> GenerateResult:
+    """Load the model, then sample, check, trace and write until the plan's seeds are all written.
+
+    torch's thread count is left as it is: it changes the last bits of CPU samples, and so the traced bytes.
+    """
+    library, config, names, timings = plan.library, plan.config, plan.names, plan.timings
     t = time.perf_counter()
+    from seedgen.seed_model import ModelError, load_seed_model  # torch: not imported by tracing workers
+
     try:
         model = load_seed_model(config.model, _pick_device(config.device))
     except ModelError as error:
@@ -255,114 +564,90 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     timings["model_load"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    index = UniquenessIndex.load(library, reference=_reference_fingerprints(model))
-    if config.overwrite and index.names:  # seeds about to be replaced must not block their own replacement
-        keep = [i for i, n in enumerate(index.names) if n not in set(names)]
-        index.names = [index.names[i] for i in keep]
-        index.fingerprints = index.fingerprints[keep] if index.fingerprints is not None else None
+    try:
+        index = UniquenessIndex.load(library, reference=_reference_fingerprints(model))
+    except UniquenessIndexError as error:
+        raise GenerateError(str(error)) from None
+    # Seeds of these names are being replaced (--overwrite) or were deleted (their sidecars are gone, or the
+    # check above would have refused): they must not block their own successors.
+    index.remove(names)
     timings["uniqueness"] = time.perf_counter() - t
 
-    centre = None
-    t = time.perf_counter()
-    if like_image is not None or mix_images is not None:
-        from seedgen.projection import around, mix, project
-
-        if like_image is not None:
-            centre, _ = project(model, like_image, seed=run_seed)
-        else:
-            a, _ = project(model, mix_images[0], seed=run_seed)
-            b, _ = project(model, mix_images[1], seed=run_seed + 1)
-            centre = (a, b)
-    timings["projection"] = time.perf_counter() - t
-
-    vconfig = VectorizeConfig(colors=config.colors, palette=palette, seed=run_seed,
-                              colour_mode="cmyk" if config.cmyk else "rgb")
-    accepted: list[tuple[str, int, torch.Tensor, np.ndarray, float, str]] = []
-    rejected, tried = 0, 0
+    centre = _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings)
+    run = _Run(library, config, model, plan.size, plan.palette, plan.run_seed, plan.sheet, timings, progress, pool)
+    run.checked_against = {"training_images": index.reference_size, "library_seeds": len(index)}
+    rejected = tried = 0
     limit = config.n * config.max_tries
-    t_sample = 0.0
-    while len(accepted) < config.n and tried < limit:
-        count = min(config.batch, limit - tried)
-        seeds = _candidate_seeds(run_seed, tried, count)
-        t = time.perf_counter()
-        if centre is None:
-            latents = model.latent(model.noise(seeds), config.truncation)
-        elif isinstance(centre, tuple):
-            latents = mix(model, centre[0], centre[1], seeds)
-        else:
-            latents = around(model, centre, seeds)
-        images = model.images(latents, batch=config.batch)
-        t_sample += time.perf_counter() - t
-        t = time.perf_counter()
-        fps = fingerprint_images(list(images))
-        for j in range(count):
-            dup, dist, who = index.is_near_duplicate(fps[j])
-            if dup:
-                rejected += 1
-                continue
-            name = names[len(accepted)]
-            index.add(name, fps[j])
-            accepted.append((name, seeds[j], latents[j : j + 1], images[j], dist, who))
-            if len(accepted) == config.n:
-                break
-        timings["uniqueness"] += time.perf_counter() - t
-        tried += count
-    timings["sampling"] = t_sample
-    if len(accepted) < config.n:
-        raise GenerateError(f"only {len(accepted)} of {config.n} candidates were unique after {tried} tries "
-                            f"({rejected} near-duplicates): the model may be collapsed; try a higher --truncation")
+    pending: list[_Candidate] = []
+    try:
+        while len(run.written) + len(pending) < config.n and tried < limit:
+            count = min(config.batch, limit - tried)
+            seeds = _candidate_seeds(plan.run_seed, tried, count)
+            t = time.perf_counter()
+            latents = _latents(model, centre, seeds, config.truncation)
+            images = model.images(latents, batch=config.batch)
+            timings["sampling"] += time.perf_counter() - t
+            t = time.perf_counter()
+            start = len(run.written) + len(pending)
+            admitted = index.admit(names[start:], fingerprint_images(images))
+            done = len(admitted) == config.n - start  # admit stopped at the last name: later candidates unseen
+            examined = admitted[-1][0] + 1 if done else count
+            rejected += examined - len(admitted)
+            timings["uniqueness"] += time.perf_counter() - t
+            for k, (j, dist, who) in enumerate(admitted):
+                pending.append(_Candidate(names[start + k], seeds[j], latents[j : j + 1], images[j], dist, who))
+            tried += count
+            if len(pending) >= CHUNK or len(run.written) + len(pending) == config.n:
+                run.write_all(pending)
+                pending = []
+        if len(run.written) < config.n:
+            wrote = f"; {len(run.written)} were written" if run.written else ""
+            hint = ("the variations around these seeds are too alike; try other seeds or fewer --n" if centre is not None
+                    else "the model may be collapsed; try a higher --truncation")
+            raise GenerateError(f"only {len(run.written) + len(pending)} of {config.n} candidates were unique after "
+                                f"{tried} tries ({rejected} near-duplicates rejected{wrote}): {hint}")
+    except OutputExists as error:  # a file appeared while the run was writing
+        raise GenerateError(str(error)) from None
+    except OSError as error:  # the disk filled up, the folder vanished...
+        raise GenerateError(f"{library}: cannot write ({error.strerror or type(error).__name__})") from None
+    except BrokenExecutor:
+        raise GenerateError("a tracing worker process died (out of memory?); try --workers 1") from None
+    finally:
+        run.close()
+        if run.written:  # what was written is remembered even when the run stops early
+            t = time.perf_counter()
+            written = {seed.name for seed in run.written}
+            index.remove([c.name for c in pending if c.name not in written])  # admitted but never written
+            try:
+                index.save(library)
+            except OSError as error:
+                raise GenerateError(f"{library}: cannot save the uniqueness index "
+                                    f"({error.strerror or type(error).__name__})") from None
+            timings["uniqueness"] += time.perf_counter() - t
+    sheet_path = plan.sheet.close() if plan.sheet is not None else None
+    return GenerateResult(run.written, rejected, sheet_path, plan.run_seed, timings)
 
-    seeds_out: list[GeneratedSeed] = []
-    sheet: list[SheetEntry] = []
-    t_vec = t_write = 0.0
-    bar = _progress_bar(config)
-    for k, (name, cand_seed, latent, image, dist, who) in enumerate(accepted):
-        t = time.perf_counter()
-        layers, canvas = _layers_for(model, latent, image, vconfig, palette)
-        svg = write_svg(layers, canvas, page=size.page, title=name)
-        t_vec += time.perf_counter() - t
-        t = time.perf_counter()
-        files: dict[str, Path] = {}
-        if "svg" in config.formats:
-            files["svg"] = write_atomic(library / f"{name}.svg", svg, overwrite=config.overwrite)
-        if "pdf" in config.formats:
-            pdf = write_pdf(layers, canvas, page=size.page, colour_mode="cmyk" if config.cmyk else "rgb", title=name)
-            files["pdf"] = write_atomic(library / f"{name}.pdf", pdf, overwrite=config.overwrite)
-        aspect = size.page.height_pt / size.page.width_pt
-        thumb = render_svg_bytes(svg, SHEET_PX, max(1, round(SHEET_PX * aspect)))
-        if "png" in config.formats:
-            w = size.preview_px
-            big = render_svg_bytes(svg, w, max(1, round(w * aspect)))
-            files["png"] = write_atomic(library / f"{name}.png", _png_bytes(big), overwrite=config.overwrite)
-        metadata = {
-            "name": name, "model": str(model.path.name), "model_type": model.kind, "run_seed": run_seed,
-            "candidate_seed": cand_seed, "truncation": config.truncation, "size": config.size,
-            "palette": palette.to_json() if palette else None, "like": config.like,
-            "mix": list(config.mix) if config.mix else None, "layers": len(layers),
-            "colours": sorted({layer.ink.hex for layer in layers}),
-            "nearest_known": {"distance": None if not np.isfinite(dist) else round(dist, 4), "seed": who or None},
-            "files": {fmt: p.name for fmt, p in files.items()},
-        }
-        write_json_atomic(library / f"{name}.json", metadata, overwrite=config.overwrite)
-        t_write += time.perf_counter() - t
-        seeds_out.append(GeneratedSeed(name, files, metadata))
-        sheet.append(SheetEntry(name, thumb[..., :3], {fmt: p.name for fmt, p in files.items()}))
-        if bar is not None:
-            bar.update(1)
-        if progress is not None:
-            progress(k + 1, config.n)
-    if bar is not None:
-        bar.close()
-    timings["vectorizing"], timings["writing"] = t_vec, t_write
+
+def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps: int, timings: dict[str, float]):
+    """The projected latent of a --like seed, the pair of --mix seeds, or None."""
+    if not images:
+        return None
+    from seedgen.projection import project
 
     t = time.perf_counter()
-    index.save(library)
-    timings["uniqueness"] += time.perf_counter() - t
-    sheet_path = None
-    if config.contact_sheet:
-        _, sheet_path = write_contact_sheet(library, sheet, f"contact-s{run_seed}", f"seedgen batch s{run_seed}",
-                                            overwrite=True)
-    return GenerateResult(seeds_out, rejected, sheet_path, run_seed, timings)
+    latents = [project(model, image, steps=steps, seed=run_seed + i)[0] for i, image in enumerate(images)]
+    timings["projection"] = time.perf_counter() - t
+    return latents[0] if len(latents) == 1 else tuple(latents)
+
+
+def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) -> "torch.Tensor":
+    from seedgen.projection import around, mix
+
+    if centre is None:
+        return model.latent(model.noise(seeds), truncation)
+    if isinstance(centre, tuple):
+        return mix(model, centre[0], centre[1], seeds)
+    return around(model, centre, seeds)
 
 
 def _png_bytes(rgba: np.ndarray) -> bytes:
@@ -371,12 +656,10 @@ def _png_bytes(rgba: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _progress_bar(config: GenerateConfig):
-    if config.quiet:
-        return None
+def _progress_bar(total: int):
     from tqdm import tqdm
 
-    return tqdm(total=config.n, desc="seeds", unit="seed", leave=False)
+    return tqdm(total=total, desc="seeds", unit="seed", leave=False)
 
 
 def result_summary(result: GenerateResult) -> str:

@@ -4,7 +4,8 @@ The seed is rasterized at the model's resolution and a latent is optimized so th
 matches it: mean squared error at full resolution plus at half and quarter resolution (the coarse terms
 pull layout and colour first, the fine one detail). No pretrained perceptual network is available offline,
 so the loss stays in pixel space. StyleGAN2 projects in W+ starting from the average w; DCGAN and the layered
-generator project their noise z starting from zero.
+generator project their noise z starting from the best of a few seeded random draws (z = 0, their average, can
+be a dead point: in a fresh DCGAN every ReLU sits exactly at 0 there and no gradient flows).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ PROJECT_STEPS = 150  # Adam steps; the loss has flattened by then on the small m
 PROJECT_LR = 0.05
 LIKE_SPREAD = 0.35  # how far variations stray from the projected seed, as a share of a random sample's offset
 MIX_SPREAD = 0.2
+Z_STARTS = 16  # z-space models: random draws tried as starting points (one batch of renders)
 
 
 def _target_tensor(model: SeedModel, rgb: np.ndarray) -> torch.Tensor:
@@ -34,19 +36,35 @@ def _multiscale_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed: int = 0) -> tuple[torch.Tensor, float]:
-    """The latent whose render best matches an (H, W, 3) uint8 image, and the final loss."""
-    torch.manual_seed(seed)
+    """The latent whose render best matches an (H, W, 3) uint8 image, and the final loss.
+
+    `seed` seeds any randomness a model's render draws, in a forked RNG: the caller's global state is untouched.
+    """
     target = _target_tensor(model, rgb)
-    latent = model.average_latent().clone().requires_grad_(True)
-    opt = torch.optim.Adam([latent], lr=PROJECT_LR)
     loss = torch.tensor(0.0)
-    with torch.enable_grad():
-        for _ in range(steps):
-            opt.zero_grad(set_to_none=True)
-            loss = _multiscale_mse(model.render(latent), target)
-            loss.backward()
-            opt.step()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        latent = _start(model, target, seed).clone().requires_grad_(True)
+        opt = torch.optim.Adam([latent], lr=PROJECT_LR)
+        with torch.enable_grad():
+            for _ in range(steps):
+                opt.zero_grad(set_to_none=True)
+                loss = _multiscale_mse(model.render(latent), target)
+                loss.backward()
+                opt.step()
     return latent.detach(), float(loss.detach())
+
+
+def _start(model: SeedModel, target: torch.Tensor, seed: int) -> torch.Tensor:
+    """Where the search starts: the average w (StyleGAN2), else the best-matching of Z_STARTS seeded draws of z."""
+    if model.kind == "stylegan2":
+        return model.average_latent()
+    seeds = [int(s) for s in np.random.SeedSequence([seed, 0x51A27]).generate_state(Z_STARTS, np.uint32)]
+    candidates = model.latent(model.noise(seeds), 1.0)
+    with torch.no_grad():
+        renders = model.render(candidates)
+        losses = torch.stack([_multiscale_mse(renders[i : i + 1], target) for i in range(len(candidates))])
+    return candidates[int(losses.argmin())][None]
 
 
 def around(model: SeedModel, centre: torch.Tensor, seeds: list[int], spread: float = LIKE_SPREAD) -> torch.Tensor:

@@ -8,6 +8,7 @@ latents are their input noise z.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from seedgen.snapshot import FORMAT_VERSION, CheckpointError, build_networks, ch
 MODELS_DIR = Path(__file__).resolve().parent / "models"
 DEFAULT_MODEL = "default"
 KNOWN_TYPES = ("stylegan2", "dcgan", "layered")
+GENERATOR_CLASSES = {"stylegan2": "seedgen.networks.Generator", "dcgan": "seedgen.dcgan.DCGANGenerator"}
 
 
 class ModelError(ValueError):
@@ -82,12 +84,15 @@ class SeedModel:
         return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
 
 
-def resolve_model_path(spec: str | None) -> Path:
+def resolve_model_path(spec: str | os.PathLike | None) -> Path:
     """A model given by name (a file in the package's models folder) or by checkpoint path."""
-    name = spec or DEFAULT_MODEL
+    name = os.fspath(spec) if spec else DEFAULT_MODEL
     packaged = MODELS_DIR / f"{name}.safetensors"
-    if "/" not in name and not name.endswith((".safetensors", ".json")) and packaged.is_file():
+    if "/" not in name and os.sep not in name and not name.endswith((".safetensors", ".json")) and packaged.is_file():
         return packaged
+    if name.lower().endswith(".pkl"):
+        raise ModelError(f"{name}: a pickle, which seedgen never loads directly; convert it first with "
+                         f"`seedgen import-pkl {name} -o MODEL.safetensors`")
     weights, _ = checkpoint_paths(name)
     if not weights.is_file():
         known = ", ".join(m["name"] for m in list_models()) or "none"
@@ -95,7 +100,7 @@ def resolve_model_path(spec: str | None) -> Path:
     return weights
 
 
-def load_seed_model(spec: str | None = None, device: str | torch.device = "cpu") -> SeedModel:
+def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> SeedModel:
     """Load a checkpoint (or packaged model name) for generation. Raises ModelError with one line."""
     path = resolve_model_path(spec)
     device = torch.device(device)
@@ -118,8 +123,14 @@ def load_seed_model(spec: str | None = None, device: str | torch.device = "cpu")
                 raise ModelError(f"{path}: a reconstruction-mode layered model cannot sample new seeds")
             resolution, z_dim = generator.config.resolution, generator.config.z_dim
         else:
-            name = "G_ema" if "G_ema" in states else "G"
-            nets = build_networks({"networks": {name: config["networks"][name]}}, {name: states[name]}, device)
+            name = next((n for n in ("G_ema", "G") if n in states), None)
+            if name is None:
+                raise ModelError(f"{path}: checkpoint holds no generator (G_ema or G), only {', '.join(sorted(states))}")
+            entry = config["networks"][name]
+            cls_name = entry.get("class") if isinstance(entry, dict) else None
+            if cls_name != GENERATOR_CLASSES[kind]:
+                raise ModelError(f"{path}: says model type {kind!r} but its generator is {cls_name!r}")
+            nets = build_networks({"networks": {name: entry}}, {name: states[name]}, device)
             generator = nets[name]
             resolution = int(generator.img_resolution)
             z_dim = int(generator.z_dim)
