@@ -202,8 +202,9 @@ def tensor_digest(tensors: Mapping[str, torch.Tensor]) -> str:
 # ----------------------------------------------------------------------------------------------
 # Loading.
 
-def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """All tensors and the JSON header of a checkpoint, checked; raises CheckpointError."""
+def _open_checkpoint(path: str | os.PathLike, with_tensors: bool
+                     ) -> tuple[dict[str, torch.Tensor], dict[str, Any] | None, Path]:
+    """The tensors (when asked for) and the JSON header (None if there is none) of a checkpoint file."""
     from safetensors import SafetensorError, safe_open
 
     weights, sidecar = checkpoint_paths(path)
@@ -212,16 +213,22 @@ def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> tuple[dict[
     try:
         with safe_open(str(weights), framework="pt", device="cpu") as handle:
             metadata = handle.metadata() or {}
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()} if with_tensors else {}
     except (SafetensorError, OSError, ValueError, RuntimeError) as error:
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(f"{weights}: truncated or not a safetensors checkpoint ({reason})") from None
     if METADATA_KEY in metadata:
-        header = _parse_header(metadata[METADATA_KEY], weights)
-    elif sidecar.is_file():
-        header = _parse_header(sidecar.read_text(encoding="utf-8", errors="replace"), sidecar)
-    else:
-        raise CheckpointError(f"{weights}: no seedgen metadata inside and no {sidecar.name} beside it")
+        return tensors, _parse_header(metadata[METADATA_KEY], weights), weights
+    if sidecar.is_file():
+        return tensors, _parse_header(sidecar.read_text(encoding="utf-8", errors="replace"), sidecar), weights
+    return tensors, None, weights
+
+
+def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+    """All tensors and the JSON header of a checkpoint, checked; raises CheckpointError."""
+    tensors, header, weights = _open_checkpoint(path, with_tensors=True)
+    if header is None:
+        raise CheckpointError(f"{weights}: no seedgen metadata inside and no {checkpoint_paths(path)[1].name} beside it")
     version = header.get("format_version")
     if not isinstance(version, int) or version > FORMAT_VERSION:
         raise CheckpointError(f"{weights}: unsupported checkpoint format_version {version!r} "
@@ -235,24 +242,8 @@ def read_checkpoint(path: str | os.PathLike, verify: bool = True) -> tuple[dict[
 
 def checkpoint_kind(path: str | os.PathLike) -> str:
     """"snapshot" (resumable training state) or "networks", read from the header only; CheckpointError if unreadable."""
-    from safetensors import SafetensorError, safe_open
-
-    weights, sidecar = checkpoint_paths(path)
-    if not weights.is_file():
-        raise CheckpointError(f"{weights}: no such checkpoint file")
-    try:
-        with safe_open(str(weights), framework="pt", device="cpu") as handle:
-            metadata = handle.metadata() or {}
-    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
-        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(f"{weights}: truncated or not a safetensors checkpoint ({reason})") from None
-    if METADATA_KEY in metadata:
-        header = _parse_header(metadata[METADATA_KEY], weights)
-    elif sidecar.is_file():
-        header = _parse_header(sidecar.read_text(encoding="utf-8", errors="replace"), sidecar)
-    else:
-        return "networks"
-    return "snapshot" if header.get("kind") == "snapshot" else "networks"
+    _, header, _ = _open_checkpoint(path, with_tensors=False)
+    return "snapshot" if header is not None and header.get("kind") == "snapshot" else "networks"
 
 
 def _parse_header(text: str, where: Path) -> dict[str, Any]:
