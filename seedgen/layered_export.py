@@ -28,7 +28,7 @@ from augment.colour import rgb_to_cmyk, rgb_to_hex
 from augment.output import check_writable, write_atomic, write_json_atomic
 from augment.palette import Ink
 from seedgen.bezier import fit_closed_contour
-from seedgen.layered import LayerStack, MaskMLP, load_layered_generator, pixel_grid
+from seedgen.layered import LayeredGenerator, LayerStack, MaskMLP, load_layered_generator, pixel_grid
 from seedgen.layered_training import DecomposeConfig, Decomposition, decompose_image
 from vectorize.layer import Layer
 from vectorize.page import PT_PER_UNIT, PageSize
@@ -407,3 +407,12 @@ def layers_method(rgb8: np.ndarray, config: Any = None) -> tuple[list[Layer], bo
     result = decompose_image(array, config=replace(DecomposeConfig(), **overrides))
     shapes = stack_shapes(result.mlp, result.stack, (array.shape[1], array.shape[0]))
     return shapes_to_layers(shapes), False
+
+
+def latent_to_layers(generator: LayeredGenerator, z: torch.Tensor, size_px: int = 1024,
+                     config: LayeredExportConfig | None = None) -> tuple[list[Layer], tuple[int, int]]:
+    """`seedgen generate` with a layered model: one noise z (1, z_dim) -> vector Layers on a size_px canvas."""
+    with torch.no_grad():
+        stack, _ = generator(z=z.reshape(1, -1))
+    shapes = stack_shapes(generator.mlp, stack, size_px, config)
+    return shapes_to_layers(shapes), (size_px, size_px)
