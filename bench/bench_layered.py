@@ -9,8 +9,11 @@ and layered decomposition against the tracing vectorizer.
    {5,10,20}: the paper's Table 1 trend (PSNR rises with T and with K), on 2 processes of 1 thread.
 4. Layered decomposition vs `vectorize_image` (trace) on bench_vectorize's specimens (vectorize.specimen):
    PSNR against the input and the clean original, <path> count, bytes, seconds.
+5. (--sections shared) K with a mask MLP shared by 60 layers of 6 seeds, as in the paper's setting: mean IoU
+   of the fitted masks against the painted regions, for K in {2, 5, 10, 20}.
 
-    python bench/bench_layered.py                  # everything (~15 min on 2 busy cores)
+    python bench/bench_layered.py                  # sections 1-4 (~30 min on 2 busy cores, ~12 idle)
+    python bench/bench_layered.py --sections shared
     python bench/bench_layered.py --quick          # a smoke run (~2 min)
     python bench/bench_layered.py --json /tmp/layered_bench.json
 """
@@ -35,15 +38,23 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from augment.rasterize import render_svg_bytes  # noqa: E402
-from seedgen.layered import LayeredModelConfig  # noqa: E402
+from seedgen.layered import LayeredModelConfig, MaskMLP, pixel_grid  # noqa: E402
 from seedgen.layered_export import generate_layered, shapes_to_layers, stack_shapes  # noqa: E402
-from seedgen.layered_training import DecomposeConfig, LayeredConfig, decompose_image, train_layered  # noqa: E402
+from seedgen.layered_training import (  # noqa: E402
+    DecomposeConfig,
+    LayeredConfig,
+    decompose_image,
+    fit_masks,
+    paint_regions,
+    train_layered,
+)
 from vectorize.metrics import count_paths, psnr  # noqa: E402
 from vectorize.specimen import SPECIMEN_CLASSES, make_specimen  # noqa: E402
 from vectorize.svg_writer import write_svg  # noqa: E402
 from vectorize.vectorize_run import vectorize_image  # noqa: E402
 
 GRID_IMAGES = ("waves-002", "blobs-003", "geometric-000")  # three styles, smooth to busy
+SHARED_IMAGES = ("waves-002", "blobs-003", "geometric-000", "memphis-001", "rings-006", "truchet-005")
 
 
 def machine() -> str:
@@ -141,6 +152,41 @@ def grid_table(rows: list[dict], ts, ks) -> str:
     return "\n".join(lines)
 
 
+def _shared_fit(job: tuple[tuple[str, ...], int, int, int]) -> dict:
+    """One mask MLP shared by the layers of several images (as in the paper, where it is shared by a whole
+    dataset): fit it and the codes to every image's painted regions, and measure how well masks match."""
+    names, layers, params, steps = job
+    torch.set_num_threads(1)
+    config = DecomposeConfig(layers=layers, params=params)
+    regions = []
+    for name in names:
+        image = sample_rgb(name, 64).astype(np.float32) / 255
+        regions += paint_regions(image, layers, config)[1]
+    wanted = torch.from_numpy(np.stack(regions).reshape(len(regions), -1)).float()
+    gen = torch.Generator().manual_seed(0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        mlp = MaskMLP(params, fourier=config.mlp_fourier)
+    codes = (torch.randn(len(regions), params, generator=gen) * 0.1).requires_grad_(True)
+    xy = pixel_grid(64)
+    began = time.perf_counter()
+    fit_masks(mlp, codes, wanted, steps, config, xy, gen, torch.device("cpu"))
+    with torch.no_grad():
+        masks = mlp(xy, codes) > 0.5
+    truth = wanted > 0
+    iou = ((masks & truth).sum(1) / (masks | truth).sum(1).clamp_min(1)).float()
+    return {"K": params, "masks": len(regions), "mean_iou": float(iou.mean()), "seconds": time.perf_counter() - began}
+
+
+def bench_shared(images: tuple[str, ...], ks: tuple[int, ...], layers: int, steps: int) -> list[dict]:
+    with get_context("spawn").Pool(2) as pool:
+        rows = list(pool.imap(_shared_fit, [(images, layers, k, steps) for k in ks]))
+    for row in rows:
+        print(f"  shared MLP, {row['masks']} masks, K={row['K']:>2}: mean IoU {row['mean_iou']:.3f} "
+              f"({row['seconds']:.0f} s)", flush=True)
+    return rows
+
+
 # --------------------------------------------------------------------------------------------- 4. vs trace
 
 
@@ -184,9 +230,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
-    parser.add_argument("--skip", default="", help="comma list of sections to skip: train,generate,grid,trace")
+    parser.add_argument("--sections", default="train,generate,grid,trace",
+                        help="comma list of: train, generate (needs train), grid, trace, shared (K with a shared "
+                             "MLP, ~10 min)")
     args = parser.parse_args()
-    skip = set(filter(None, args.skip.split(",")))
+    skip = {"train", "generate", "grid", "trace", "shared"} - set(args.sections.split(","))
     quick = args.quick
     results: dict = {"machine": machine(), "command": " ".join(sys.argv)}
     print(results["machine"], flush=True)
@@ -209,6 +257,10 @@ def main() -> None:
         if "trace" not in skip:
             print("layers vs trace (vectorize.specimen, seed 0)", flush=True)
             results["versus_trace"] = bench_versus_trace(128 if quick else 256, 60 if quick else 300, 4096)
+        if "shared" not in skip:
+            print("shared mask MLP: regions of several seeds, one MLP, K varies", flush=True)
+            images = SHARED_IMAGES[:2] if quick else SHARED_IMAGES
+            results["shared"] = bench_shared(images, (2, 5) if quick else (2, 5, 10, 20), 10, 60 if quick else 300)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

@@ -348,15 +348,16 @@ def generate_layered(
     """
     config = (config or LayeredExportConfig()).validate()
     check_formats(formats)
-    if n < 1 or not 16 <= size_px <= 65536:
-        raise LayeredExportError(f"generate: need n >= 1 and 16 <= size_px <= 65536 (got n={n}, size={size_px})")
+    if n < 1 or not 16 <= size_px <= 65536 or seed < 0:
+        raise LayeredExportError(f"generate: need n >= 1, 16 <= size_px <= 65536 and seed >= 0 "
+                                 f"(got n={n}, size={size_px}, seed={seed})")
     generator = load_layered_generator(checkpoint, device)
     if generator.config.mode != "gan":
         raise LayeredExportError(f"{checkpoint}: a recon-mode model needs images to reconstruct (use decompose)")
     out_dir = Path(out_dir)
     written: list[Path] = []
     for index in range(n):
-        z = generator.noise(1, seed * 1_000_003 + index)
+        z = generator.noise(1, int(np.random.default_rng([seed, index]).integers(2**62)))
         with torch.no_grad():
             stack, _ = generator(z=z)
         shapes = stack_shapes(generator.mlp, stack, size_px, config)
