@@ -31,15 +31,6 @@ from seedgen.train_config import ConfigError
 TINY = dict(layers=3, params=4, resolution=32, z_dim=8, mlp_width=32, encoder_width=8, head_width=32)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models run fastest on one thread, and the CI box is shared: restore the setting afterwards."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory):
     """Eight 32 px seed-like images: a flat background with a disc and a bar in varying colours."""

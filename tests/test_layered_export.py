@@ -38,14 +38,6 @@ SEED_SVG = (
 FIT = DecomposeConfig(layers=3, params=6, steps=200, resolution=32, mlp_width=64, seed=0)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def seed_image() -> np.ndarray:
     return render_svg_bytes(SEED_SVG, 32)[:, :, :3].copy()
