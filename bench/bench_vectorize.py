@@ -90,6 +90,8 @@ def measure(kind: str, seed: int, size: int, repeat: int, config: VectorizeConfi
         paths, subpaths = count_paths(svg)
         rows["vtracer-lean"] = dict(psnr=l_psnr, ssim=l_ssim, psnr_clean=psnr(spec.clean, l_rendered), paths=paths,
                                     subpaths=subpaths, bytes=len(svg), see_through=l_see, wall=wall, cpu=cpu)
+        # the perfect answer, the clean original itself, scored against the noisy input it was degraded into
+        rows["clean_vs_input"] = psnr(spec.clean, spec.image)
     return {"kind": kind, "seed": seed, **rows}
 
 
@@ -128,6 +130,10 @@ def targets(records: list[dict]) -> str:
                     for r in gan)
     out.append(f"- GAN-like vs vtracer-lean ({', '.join(f'{k}={v}' for k, v in LEAN.items())}): higher PSNR vs input "
                f"with at most as many paths on {lean_wins}/{len(gan)} images")
+    clean_ref = float(np.median([r["clean_vs_input"] for r in gan]))
+    out.append(f"- GAN-like: the clean original itself scores {clean_ref:.1f} dB PSNR against the noisy input "
+               f"(median), vtracer {_median(gan, 'vtracer', 'psnr'):.1f} dB: against the noisy input, tracing "
+               f"the noise beats the true answer, so PSNR there is judged against the clean original")
     path_ratio = max(r["ours"]["paths"] / r["vtracer"]["paths"] for r in gan)
     byte_ratio = max(r["ours"]["bytes"] / r["vtracer"]["bytes"] for r in gan)
     out.append(f"- GAN-like: worst ratio to vtracer: paths {path_ratio:.3f}, bytes {byte_ratio:.3f} (target <= 0.2)")

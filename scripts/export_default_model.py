@@ -14,7 +14,7 @@ import numpy as np
 from PIL import Image
 
 from augment.output import write_atomic
-from seedgen.perceptual import fingerprint
+from seedgen.perceptual import FINGERPRINT_VERSION, fingerprint
 from seedgen.snapshot import build_networks, load_networks, save_networks
 
 
@@ -31,7 +31,7 @@ def main(snapshot: str, data_dir: str, out_stem: str) -> None:
         with Image.open(png) as im:
             images.append(np.asarray(im.convert("RGB")))
     buf = io.BytesIO()
-    np.savez_compressed(buf, fingerprints=fingerprint(images).astype(np.float32))
+    np.savez_compressed(buf, fingerprints=fingerprint(images).astype(np.float32), version=np.int64(FINGERPRINT_VERSION))
     write_atomic(out_stem + ".fingerprints.npz", buf.getvalue(), overwrite=True)
     print(f"exported {out_stem}.safetensors (kimg {card['kimg']}) and {len(images)} training fingerprints")
 

@@ -36,8 +36,8 @@ from augment.palette import Palette, PaletteError, parse_palette
 from augment.rasterize import render_svg_bytes
 from seedgen.contact_sheet import ContactSheet, SheetEntry
 from seedgen.uniqueness import UniquenessIndex, UniquenessIndexError, fingerprint_images
-from vectorize.config import VectorizeConfig
-from vectorize.layer import Layer
+from vectorize.config import SOFT_EDGES, VectorizeConfig
+from vectorize.layer import Layer, snap_layers
 from vectorize.page import PageSize, PageSizeError, parse_page_size
 from vectorize.pdf_writer import write_pdf
 from vectorize.svg_writer import write_svg
@@ -97,6 +97,7 @@ class GenerateConfig:
     max_tries: int = 5  # 1..100: give up after n * max_tries candidates if too many are near-duplicates
     contact_sheet: bool = True
     project_steps: int = 150  # optimizer steps projecting a --like/--mix seed, 1..5000 (150: the loss has flattened)
+    soft: str = "hard"  # layered models: mask edges as hard 0.5 contours, "mean" layer opacity, or "levels" bands
     workers: int = 0  # processes tracing seeds in parallel, 0..64: 0 = one per idle CPU core (at most MAX_WORKERS)
     # for runs of POOL_MIN_SEEDS or more, else 1 (in this process; a worker's start-up costs a few s of CPU)
 
@@ -128,6 +129,8 @@ class GenerateConfig:
             raise bad("--workers must be 0..64")
         if self.like and self.mix:
             raise bad("use --like or --mix, not both")
+        if self.soft not in SOFT_EDGES:
+            raise bad(f"--soft must be one of {', '.join(SOFT_EDGES)}")
         if self.mix is not None and len(self.mix) != 2:
             raise bad("--mix takes exactly two seed files")
         return self
@@ -289,19 +292,6 @@ def _palette_config(config: GenerateConfig) -> Palette | None:
         raise GenerateError(f"--palette: {error}", usage=True) from None
 
 
-def _map_layers_to_palette(layers: list[Layer], palette: Palette) -> list[Layer]:
-    """Recolour layers onto brand inks: nearest ink in Lab (used where no tracing snapped them already)."""
-    from augment.colour import rgb_to_lab
-
-    inks = palette.lab_array()
-    out = []
-    for layer in layers:
-        lab = rgb_to_lab(np.array(layer.ink.rgb))
-        ink = palette.inks[int(np.argmin(((inks - lab) ** 2).sum(1)))]
-        out.append(Layer(ink=ink, paths=layer.paths, fill_rule=layer.fill_rule))
-    return out
-
-
 def _trace_sample(image: np.ndarray, vconfig: VectorizeConfig) -> tuple[list[Layer], tuple[int, int]]:
     """Colour layers of a raster sample, traced at TRACE_SIZE or more."""
     side = max(TRACE_SIZE, image.shape[0], image.shape[1])
@@ -443,12 +433,13 @@ class _Run:
     def _job(self, candidate: _Candidate) -> _SeedJob:
         layers = canvas = None
         if self.model.kind == "layered":  # its own masks: no tracing, but the generator lives here
-            from seedgen.layered_export import latent_to_layers
+            from seedgen.layered_export import LayeredExportConfig, latent_to_layers
 
             t = time.perf_counter()
-            layers, canvas = latent_to_layers(self.model.generator, candidate.latent)
+            export = LayeredExportConfig(soft=self.config.soft)
+            layers, canvas = latent_to_layers(self.model.generator, candidate.latent, config=export)
             if self.palette is not None:
-                layers = _map_layers_to_palette(layers, self.palette)
+                layers = snap_layers(layers, self.palette)
             layers = tuple(layers)
             self.timings["vectorizing"] += time.perf_counter() - t
         return _SeedJob(candidate.name, None if layers else candidate.image, layers, canvas, self.vconfig,
@@ -562,6 +553,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     except ModelError as error:
         raise GenerateError(str(error)) from None
     timings["model_load"] = time.perf_counter() - t
+    if config.soft != "hard" and model.kind != "layered":
+        raise GenerateError(f"--soft {config.soft} needs a layered model (this one is {model.kind})", usage=True)
 
     t = time.perf_counter()
     try:

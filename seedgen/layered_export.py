@@ -28,16 +28,22 @@ from augment.colour import rgb_to_cmyk, rgb_to_hex
 from augment.output import check_writable, write_atomic, write_json_atomic
 from augment.palette import Ink
 from seedgen.bezier import fit_closed_contour
-from seedgen.layered import LayeredGenerator, LayerStack, MaskMLP, load_layered_generator, pixel_grid
-from seedgen.layered_training import DecomposeConfig, Decomposition, decompose_image
-from vectorize.layer import Layer
+from seedgen.layered import (LayeredConfigError, LayeredGenerator, LayerStack, MaskMLP, load_layered_generator,
+                             pixel_grid)
+from seedgen.layered_training import DecomposeConfig, Decomposition, LayeredTrainingError, decompose_image
+from vectorize.config import SOFT_EDGES
+from vectorize.layer import Layer, snap_layers
 from vectorize.page import PT_PER_UNIT, PageSize
 from vectorize.path_data import cubic_path_d
 from vectorize.pdf_writer import write_pdf
 from vectorize.svg_writer import write_svg
+from vectorize.trace import TraceError
 
-SOFT_MODES = ("hard", "mean", "levels")
+SOFT_MODES = SOFT_EDGES  # hard 0.5 contours, one opacity per layer, or opacity bands
 FORMATS = ("svg", "pdf", "json")
+
+
+LAYERS_FIT_RESOLUTION = 128  # px: `vectorize --method layers` fits the image here (cost grows with its square)
 
 
 class LayeredExportError(ValueError):
@@ -399,15 +405,23 @@ def decompose_to_files(
 def layers_method(rgb8: np.ndarray, config: Any = None) -> tuple[list[Layer], bool]:
     """`seedgen vectorize --method layers`: an entry for vectorize.vectorize_run.LAYER_METHODS.
 
-    Takes the (H, W, 3) uint8 image and a VectorizeConfig (its `seed`, and `layers`/`params`/`steps`
-    when it has them); returns vectorize Layers on the image's own canvas and False (never denoised).
+    Takes the (H, W, 3) uint8 image and a VectorizeConfig (its `seed`, `layers`, `params`, `steps` and
+    `soft_edges` when it has them); returns vectorize Layers on the image's own canvas and False (never
+    denoised). The image is fitted at up to LAYERS_FIT_RESOLUTION px (the smaller side when less).
     """
     names = ("seed", "layers", "params", "steps")
     overrides = {k: getattr(config, k) for k in names if getattr(config, k, None) is not None}
     array = np.asarray(rgb8)
-    result = decompose_image(array, config=replace(DecomposeConfig(), **overrides))
-    shapes = stack_shapes(result.mlp, result.stack, (array.shape[1], array.shape[0]))
-    return shapes_to_layers(shapes), False
+    overrides["resolution"] = int(min(LAYERS_FIT_RESOLUTION, max(16, min(array.shape[:2]))))
+    try:
+        result = decompose_image(array, config=replace(DecomposeConfig(), **overrides))
+    except (LayeredTrainingError, LayeredConfigError) as exc:
+        raise TraceError(str(exc)) from None  # what vectorize reports as one line per file
+    export = LayeredExportConfig(soft=getattr(config, "soft_edges", None) or "hard")
+    shapes = stack_shapes(result.mlp, result.stack, (array.shape[1], array.shape[0]), export)
+    layers = shapes_to_layers(shapes)
+    palette = getattr(config, "palette", None)
+    return (snap_layers(layers, palette) if palette is not None else layers), False
 
 
 def latent_to_layers(generator: LayeredGenerator, z: torch.Tensor, size_px: int = 1024,

@@ -8,7 +8,8 @@ from dataclasses import asdict, dataclass, field
 
 from augment.palette import Palette
 
-METHODS = ("trace",)  # how layers are found; a new one also goes in vectorize_run.LAYER_METHODS
+METHODS = ("trace", "layers")  # how layers are found; a new one also goes in vectorize_run.LAYER_METHODS
+SOFT_EDGES = ("hard", "mean", "levels")  # "layers" method: how soft mask edges are written (hard: 0.5 contour)
 COLOUR_MODES = ("rgb", "cmyk")
 DENOISE_MODES = ("auto", "none", "median", "bilateral")
 TRACE_MODES = ("smooth", "polygon", "spline")
@@ -18,7 +19,13 @@ TRACE_MODES = ("smooth", "polygon", "spline")
 class VectorizeConfig:
     """Options for turning one raster image into colour layers (and the page they are written on)."""
 
-    method: str = "trace"  # how layers are found; "trace": palette quantization + vtracer per layer
+    method: str = "trace"  # how layers are found; "trace": palette quantization + vtracer per layer;
+    #   "layers": a learned decomposition into T coloured parametric masks (needs seedgen and torch)
+    # --- "layers" method (seedgen.layered_training.DecomposeConfig holds the rest) ----------------------
+    layers: int = 10  # T, coloured masks stacked on a background, 1..64
+    params: int = 10  # K, parameters per mask, 1..256
+    steps: int = 400  # fitting steps, 0..100000: time grows linearly, 400 took ~60 s on one CPU thread
+    soft_edges: str = "hard"  # "hard" (0.5 contour), "mean" (layer opacity), "levels" (opacity bands)
     # --- palette ---------------------------------------------------------------------------------------
     colors: int | None = None  # fixed number of colours, 2..32; None: the fewest that miss almost no flat pixel
     max_colors: int = 12  # cap for the automatic choice, 2..32: more layers rarely help a seed, and cost paths
@@ -63,6 +70,9 @@ class VectorizeConfig:
         checks = [
             (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
             (self.colors is None or 2 <= self.colors <= 32, "colors must be 2..32"),
+            (1 <= self.layers <= 64 and 1 <= self.params <= 256 and 0 <= self.steps <= 100000,
+             "layers must be 1..64, params 1..256, steps 0..100000"),
+            (self.soft_edges in SOFT_EDGES, f"soft_edges must be one of {', '.join(SOFT_EDGES)}"),
             (2 <= self.max_colors <= 32, "max_colors must be 2..32"),
             (self.colour_error > 0 and 0 < self.colour_miss < 1, "colour_error and colour_miss must be positive"),
             (self.min_colour_distance >= 0 and self.speckle_area >= 0 and self.tuck >= 0,

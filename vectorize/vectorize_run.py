@@ -6,6 +6,7 @@ outcome without stopping the batch: the CLI only prints these outcomes.
 """
 from __future__ import annotations
 
+import importlib
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,17 +51,30 @@ def traced_layers(rgb: np.ndarray, config: VectorizeConfig) -> tuple[list[Layer]
     return trace_layers(quant.labels, paints, config), denoised
 
 
-# config.method -> function((H, W, 3) uint8 sRGB, config) -> (layers bottom first, denoised).
-# A new method (e.g. a learned layer decomposition) adds its name to config.METHODS and an entry here.
-LAYER_METHODS: dict[str, Callable[[np.ndarray, VectorizeConfig], tuple[list[Layer], bool]]] = {
+LayerMethod = Callable[[np.ndarray, VectorizeConfig], tuple[list[Layer], bool]]
+
+# config.method -> function((H, W, 3) uint8 sRGB, config) -> (layers bottom first, denoised), or the
+# "module:function" that holds it: the learned decomposition lives in seedgen (torch), which imports this
+# package, so it is named here and imported only when asked for.
+LAYER_METHODS: dict[str, LayerMethod | str] = {
     "trace": traced_layers,
+    "layers": "seedgen.layered_export:layers_method",
 }
+
+
+def layer_method(name: str) -> LayerMethod:
+    """The function behind a method name (importing it on first use when it is named by module)."""
+    method = LAYER_METHODS[name]
+    if isinstance(method, str):
+        module, _, attribute = method.partition(":")
+        method = LAYER_METHODS[name] = getattr(importlib.import_module(module), attribute)
+    return method
 
 
 def image_layers(image: np.ndarray, config: VectorizeConfig) -> tuple[list[Layer], bool]:
     """Colour layers (bottom first) for an image (see `as_rgb8`), at its own size, by `config.method`;
     also whether it was denoised. Raises ImageInputError for an array that is not an image."""
-    return LAYER_METHODS[config.method](as_rgb8(image), config)
+    return layer_method(config.method)(as_rgb8(image), config)
 
 
 def vectorize_image(image: np.ndarray, config: VectorizeConfig | None = None, measure: bool = True,

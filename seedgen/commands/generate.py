@@ -6,6 +6,8 @@ import sys
 
 import click
 
+from vectorize.config import SOFT_EDGES
+
 EXAMPLE = "seedgen generate --n 50 --svg -o seeds/"
 
 
@@ -36,6 +38,8 @@ Example:  {EXAMPLE}
 @click.option("--mix", nargs=2, type=click.Path(), default=None, help="Mix the styles of two seeds: --mix A.svg B.svg")
 @click.option("--project-steps", type=int, default=150, show_default=True,
               help="Optimizer steps fitting a --like/--mix seed into the model (more: closer, slower).")
+@click.option("--soft", type=click.Choice(SOFT_EDGES), default="hard", show_default=True,
+              help="Layered models: mask edges as hard contours, one opacity per layer, or opacity bands.")
 @click.option("--workers", type=int, default=0, show_default=True,
               help="Processes tracing seeds in parallel; 0: one per idle CPU core for runs of 8 seeds or more.")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
@@ -44,14 +48,14 @@ Example:  {EXAMPLE}
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result (seeds, files, timings per stage) as JSON.")
 def command(n, out, model, svg, pdf, png, size, truncation, seed, palette, colors, cmyk, like, mix, project_steps,
-            workers, device, overwrite, quiet, as_json) -> None:
+            soft, workers, device, overwrite, quiet, as_json) -> None:
     from seedgen.generate import GenerateConfig, GenerateError, generate_seeds, result_summary, to_json
 
     formats = tuple(f for f, on in (("svg", svg), ("pdf", pdf), ("png", png)) if on) or ("svg",)
     config = GenerateConfig(n=n, model=model, formats=formats, size=size, truncation=truncation, seed=seed,
                             palette=palette, colors=colors, cmyk=cmyk, like=like, mix=tuple(mix) if mix else None,
                             device=device, overwrite=overwrite, quiet=quiet, project_steps=project_steps,
-                            workers=workers)
+                            workers=workers, soft=soft)
     try:
         result = generate_seeds(out, config)
     except GenerateError as error:

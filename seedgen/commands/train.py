@@ -1,4 +1,5 @@
-"""`seedgen train DATA_DIR -o RUN_DIR`: train StyleGAN2-ADA or the DCGAN baseline; rerun to resume.
+"""`seedgen train DATA_DIR -o RUN_DIR`: train StyleGAN2-ADA, the DCGAN baseline or the layered vector
+generator; rerun to resume.
 
 The command parses options and calls `seedgen.training_loop.train` (one function, also what the
 bridge and the tests call). Each model choice maps to a runner in `RUNNERS`, so another family with
@@ -15,7 +16,8 @@ import click
 
 from seedgen.train_config import AUG_MODES, PRESETS
 
-MODEL_CHOICES = ("stylegan2", "dcgan")
+MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
+LAYERED_MODES = ("gan", "recon")
 
 
 def _rank() -> int:
@@ -52,8 +54,17 @@ def _origin(result: Any) -> str:
     return f"transfer learning from {result.resumed_from}, "
 
 
+def _run_layered(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
+    """Train the layered vector generator (seedgen.layered_training); returns the summary line."""
+    from seedgen.layered_training import run_layered
+
+    return run_layered(data_dir, run_dir, params)
+
+
 # model name -> runner(data_dir, run_dir, params) -> summary line
-RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {name: _run_gan for name in MODEL_CHOICES}
+RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
+    "stylegan2": _run_gan, "dcgan": _run_gan, "layered": _run_layered,
+}
 
 
 def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
@@ -63,7 +74,9 @@ def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
     from seedgen.train_config import ConfigError
     from seedgen.training_loop import RunDirError, TrainingError
 
-    input_errors: list[type[BaseException]] = [DatasetError, CheckpointError, TrainingError]
+    from seedgen.layered_training import LayeredTrainingError
+
+    input_errors: list[type[BaseException]] = [DatasetError, CheckpointError, TrainingError, LayeredTrainingError]
     try:
         from seedgen.legacy_pickle import PickleError
         input_errors.append(PickleError)
@@ -83,7 +96,12 @@ def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
 @click.option("--cfg", type=click.Choice(PRESETS), default=None,
               help="Preset: small (CPU), auto (official, from the resolution), paper256, stylegan2, dcgan. "
                    "Default: auto on a GPU, small on a CPU.")
-@click.option("--model", type=click.Choice(MODEL_CHOICES), default=None, help="Network family (default stylegan2).")
+@click.option("--model", type=click.Choice(MODEL_CHOICES), default=None,
+              help="Network family (default stylegan2); layered: T coloured parametric masks (vector-native).")
+@click.option("--mode", type=click.Choice(LAYERED_MODES), default=None,
+              help="With --model layered: gan (WGAN-GP from noise, default) or recon (L1 from a target image).")
+@click.option("--layers", type=click.IntRange(1, 64), default=None, help="With --model layered: T (default 10).")
+@click.option("--params", type=click.IntRange(1, 256), default=None, help="With --model layered: K (default 10).")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Total batch size over all processes.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 regularization weight.")
 @click.option("--aug", type=click.Choice(AUG_MODES), default=None, help="ada (adaptive), noaug, or fixed (with --p).")
@@ -97,7 +115,8 @@ def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
               help="Override any TrainingConfig field, e.g. --set channel_base=4096 --set z_dim=256 (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
 def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None, cfg: str | None,
-            model: str | None, batch: int | None, gamma: float | None, aug: str | None, p: float | None,
+            model: str | None, mode: str | None, layers: int | None, params: int | None, batch: int | None,
+            gamma: float | None, aug: str | None, p: float | None,
             target: float | None, freezed: int | None, snap: float | None, seed: int | None, device: str,
             settings: tuple[str, ...], quiet: bool) -> None:
     """Train a GAN on a folder of square images (same size, power of two, 32..1024 px).
@@ -105,6 +124,7 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     \b
     Example:
       seedgen train out/data -o runs/mosaic --cfg small --kimg 50 --snap 2
+      seedgen train out/data -o runs/layered --model layered --layers 12 --kimg 20
     Multi-GPU (one process per GPU, same options):
       torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto
     """
@@ -117,12 +137,14 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     if aug == "fixed" and p is None:
         raise click.BadParameter("--aug fixed needs --p", param_hint="--aug")
     chosen = model or ("dcgan" if cfg == "dcgan" else "stylegan2")
-    params = dict(kimg=kimg, cfg=cfg, model=model, batch=batch, gamma=gamma, aug=aug, p=p, target=target,
+    if chosen != "layered" and (mode, layers, params) != (None, None, None):
+        raise click.BadParameter("only with --model layered", param_hint="--mode/--layers/--params")
+    options = dict(kimg=kimg, cfg=cfg, model=model, batch=batch, gamma=gamma, aug=aug, p=p, target=target,
                   freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
-                  settings=_parse_settings(settings))
+                  settings=_parse_settings(settings), mode=mode, layers=layers, params=params)
     usage_errors, input_errors = _user_errors()
     try:
-        summary = RUNNERS[chosen](data_dir, run_dir, params)
+        summary = RUNNERS[chosen](data_dir, run_dir, options)
     except usage_errors as error:
         _fail(error, 2)
     except input_errors as error:

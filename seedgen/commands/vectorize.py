@@ -9,7 +9,7 @@ from tqdm import tqdm
 
 from augment.palette import PaletteError, parse_palette
 from seedgen.batch import BatchReport
-from vectorize.config import METHODS, TRACE_MODES, VectorizeConfig
+from vectorize.config import METHODS, SOFT_EDGES, TRACE_MODES, VectorizeConfig
 from vectorize.image_input import image_files
 from vectorize.page import PageSizeError, parse_page_size
 from vectorize.vectorize_run import FORMATS, iter_vectorize_files
@@ -26,7 +26,15 @@ def _usage_error(message: str) -> None:
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for NAME.svg, NAME.pdf and NAME.json (settings and quality metrics).")
 @click.option("--method", type=click.Choice(METHODS), default="trace", show_default=True,
-              help="How layers are found: 'trace' quantizes to a palette and traces each layer.")
+              help="How layers are found: 'trace' quantizes to a palette and traces each layer (fast); "
+                   "'layers' fits T coloured parametric masks and writes their smooth contours (slow: about "
+                   "a minute per image on a CPU).")
+@click.option("--layers", type=click.IntRange(1, 64), help="With --method layers: T, the most masks (default 10).")
+@click.option("--params", type=click.IntRange(1, 256), help="With --method layers: K, parameters per mask (default 10).")
+@click.option("--steps", type=click.IntRange(0, 100000), help="With --method layers: fitting steps (default 400).")
+@click.option("--soft", type=click.Choice(SOFT_EDGES),
+              help="With --method layers: soft mask edges as hard 0.5 contours (default), one opacity per "
+                   "layer (mean), or stacked opacity bands (levels).")
 @click.option("--colors", "--colours", "colors", type=click.IntRange(2, 32),
               help="Number of colours (default: the fewest that reproduce the image, at most 12).")
 @click.option("--palette", help="Brand inks to snap to, e.g. '#0A3D62,#F6B93B' or 'Brand Blue=cmyk(100,60,0,20)' "
@@ -42,8 +50,8 @@ def _usage_error(message: str) -> None:
 @click.option("--no-metrics", is_flag=True, help="Skip re-rendering the seed to measure PSNR/SSIM (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
-def command(inputs: tuple[Path, ...], output: Path, method: str, colors: int | None, palette: str | None,
-            want_svg: bool, want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int,
+def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | None, params: int | None,
+            steps: int | None, soft: str | None, colors: int | None, palette: str | None, want_svg: bool, want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int,
             no_metrics: bool, overwrite: bool, quiet: bool) -> None:
     """Vectorize IMAGES (files or folders of PNG/JPEG/WebP/TIFF) into layered seeds in OUTPUT.
 
@@ -53,6 +61,12 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, colors: int | N
     """
     if colors is not None and palette is not None:
         _usage_error("use --colors or --palette, not both")
+    layered = {k: v for k, v in dict(layers=layers, params=params, steps=steps, soft_edges=soft).items()
+               if v is not None}
+    if layered and method != "layers":
+        _usage_error("--layers, --params, --steps and --soft need --method layers")
+    if method == "layers" and colors is not None:
+        _usage_error("--colors is for --method trace (--method layers takes --layers)")
     try:
         inks = parse_palette(palette) if palette is not None else None
     except PaletteError as exc:
@@ -62,7 +76,7 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, colors: int | N
     except PageSizeError as exc:
         _usage_error(f"--page-size: {exc}")
     config = VectorizeConfig(method=method, colors=colors, palette=inks, trace_mode=trace_mode, seed=seed,
-                             colour_mode="cmyk" if cmyk else "rgb")
+                             colour_mode="cmyk" if cmyk else "rgb", **layered)
     formats = tuple(f for f, wanted in zip(FORMATS, (want_svg, want_pdf)) if wanted) or FORMATS
     sources = image_files(list(inputs))
     if not sources:
