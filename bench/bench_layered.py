@@ -9,8 +9,9 @@ and layered decomposition against the tracing vectorizer.
    {5,10,20}: the paper's Table 1 trend (PSNR rises with T and with K), on 2 processes of 1 thread.
 4. Layered decomposition vs `vectorize_image` (trace) on bench_vectorize's specimens (vectorize.specimen):
    PSNR against the input and the clean original, <path> count, bytes, seconds.
-5. (--sections shared) K with a mask MLP shared by 60 layers of 6 seeds, as in the paper's setting: mean IoU
-   of the fitted masks against the painted regions, for K in {2, 5, 10, 20}.
+5. (--sections shared) T and K with one mask MLP shared by the layers of 6 seeds, as in the paper's setting:
+   mean IoU of the fitted masks against the painted regions, and reconstruction PSNR (soft masks blended
+   with the painted colours), for T in {5, 10, 20} x K in {2, 5, 10, 20}.
 
     python bench/bench_layered.py                  # sections 1-4 (~30 min on 2 busy cores, ~12 idle)
     python bench/bench_layered.py --sections shared
@@ -154,14 +155,18 @@ def grid_table(rows: list[dict], ts, ks) -> str:
 
 def _shared_fit(job: tuple[tuple[str, ...], int, int, int]) -> dict:
     """One mask MLP shared by the layers of several images (as in the paper, where it is shared by a whole
-    dataset): fit it and the codes to every image's painted regions, and measure how well masks match."""
+    dataset): fit it and the codes to every image's painted regions; measure how well the masks match them
+    (IoU) and how well each image is rebuilt (PSNR of its soft masks blended with the painted colours)."""
     names, layers, params, steps = job
     torch.set_num_threads(1)
     config = DecomposeConfig(layers=layers, params=params)
-    regions = []
+    regions, stacks, images = [], [], []
     for name in names:
         image = sample_rgb(name, 64).astype(np.float32) / 255
-        regions += paint_regions(image, layers, config)[1]
+        background, painted, colours = paint_regions(image, layers, config)
+        stacks.append((len(regions), len(painted), background, colours))
+        regions += painted
+        images.append(image)
     wanted = torch.from_numpy(np.stack(regions).reshape(len(regions), -1)).float()
     gen = torch.Generator().manual_seed(0)
     with torch.random.fork_rng(devices=[]):
@@ -172,18 +177,28 @@ def _shared_fit(job: tuple[tuple[str, ...], int, int, int]) -> dict:
     began = time.perf_counter()
     fit_masks(mlp, codes, wanted, steps, config, xy, gen, torch.device("cpu"))
     with torch.no_grad():
-        masks = mlp(xy, codes) > 0.5
-    truth = wanted > 0
+        soft = mlp(xy, codes)
+    masks, truth = soft > 0.5, wanted > 0
     iou = ((masks & truth).sum(1) / (masks | truth).sum(1).clamp_min(1)).float()
-    return {"K": params, "masks": len(regions), "mean_iou": float(iou.mean()), "seconds": time.perf_counter() - began}
+    psnrs = []
+    for image, (first, count, background, colours) in zip(images, stacks):
+        canvas = np.tile(background, (xy.shape[0], 1))
+        for t in range(count):
+            m = soft[first + t].numpy()[:, None]
+            canvas = canvas * (1 - m) + colours[t] * m
+        render = (np.clip(canvas, 0, 1).reshape(image.shape) * 255 + 0.5).astype(np.uint8)
+        psnrs.append(psnr(render, (image * 255 + 0.5).astype(np.uint8)))
+    return {"T": layers, "K": params, "masks": len(regions), "mean_iou": float(iou.mean()),
+            "psnr": float(np.mean(psnrs)), "seconds": time.perf_counter() - began}
 
 
-def bench_shared(images: tuple[str, ...], ks: tuple[int, ...], layers: int, steps: int) -> list[dict]:
+def bench_shared(images: tuple[str, ...], ts: tuple[int, ...], ks: tuple[int, ...], steps: int) -> list[dict]:
+    jobs = [(images, t, k, steps) for t in ts for k in ks]
     with get_context("spawn").Pool(2) as pool:
-        rows = list(pool.imap(_shared_fit, [(images, layers, k, steps) for k in ks]))
+        rows = list(pool.imap(_shared_fit, jobs))
     for row in rows:
-        print(f"  shared MLP, {row['masks']} masks, K={row['K']:>2}: mean IoU {row['mean_iou']:.3f} "
-              f"({row['seconds']:.0f} s)", flush=True)
+        print(f"  shared MLP, T={row['T']:>2}, {row['masks']} masks, K={row['K']:>2}: mean IoU "
+              f"{row['mean_iou']:.3f}, PSNR {row['psnr']:.2f} dB ({row['seconds']:.0f} s)", flush=True)
     return rows
 
 
@@ -231,8 +246,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="tiny smoke run")
     parser.add_argument("--json", type=Path, help="also write every figure as JSON here")
     parser.add_argument("--sections", default="train,generate,grid,trace",
-                        help="comma list of: train, generate (needs train), grid, trace, shared (K with a shared "
-                             "MLP, ~10 min)")
+                        help="comma list of: train, generate (needs train), grid, trace, shared (T and K with a "
+                             "shared MLP, ~30 min)")
     args = parser.parse_args()
     skip = {"train", "generate", "grid", "trace", "shared"} - set(args.sections.split(","))
     quick = args.quick
@@ -260,7 +275,10 @@ def main() -> None:
         if "shared" not in skip:
             print("shared mask MLP: regions of several seeds, one MLP, K varies", flush=True)
             images = SHARED_IMAGES[:2] if quick else SHARED_IMAGES
-            results["shared"] = bench_shared(images, (2, 5) if quick else (2, 5, 10, 20), 10, 60 if quick else 300)
+            ts, ks = ((5, 10), (2, 5)) if quick else ((5, 10, 20), (2, 5, 10, 20))
+            rows = bench_shared(images, ts, ks, 60 if quick else 300)
+            results["shared"] = {"rows": rows, "table": grid_table(rows, ts, ks)}
+            print("PSNR, shared MLP:\n" + results["shared"]["table"], flush=True)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2, default=str))
 

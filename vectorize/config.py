@@ -24,7 +24,7 @@ class VectorizeConfig:
     # --- "layers" method (seedgen.layered_training.DecomposeConfig holds the rest) ----------------------
     layers: int = 10  # T, coloured masks stacked on a background, 1..64
     params: int = 10  # K, parameters per mask, 1..256
-    steps: int = 400  # fitting steps, 0..100000: time grows linearly, 400 took ~60 s on one CPU thread
+    steps: int = 400  # fitting steps, 0..100000: time grows linearly with them
     soft_edges: str = "hard"  # "hard" (0.5 contour), "mean" (layer opacity), "levels" (opacity bands)
     # --- palette ---------------------------------------------------------------------------------------
     colors: int | None = None  # fixed number of colours, 2..32; None: the fewest that miss almost no flat pixel
