@@ -11,6 +11,7 @@ shared mask MLP): a vectorizer that needs no tracing. Each layer starts where it
 """
 from __future__ import annotations
 
+import io
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -22,8 +23,11 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 from scipy.cluster.vq import kmeans2
+from PIL import Image
 from torch import nn
 from tqdm import tqdm
+
+from augment.output import write_atomic
 
 from seedgen.image_folder import ImageFolder
 from seedgen.layered import (
@@ -38,6 +42,7 @@ from seedgen.layered import (
     render_stack,
 )
 from seedgen.snapshot import CheckpointError, load_snapshot, load_state_strict, save_snapshot
+from seedgen.training_loop import image_grid
 
 SNAPSHOT_PREFIX = "snapshot-"
 
@@ -344,8 +349,10 @@ def train_layered(
             progress(LayeredProgress(step, min(seen, total), total, losses, elapsed))
         if seen // every > before // every or seen >= total:
             last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses)
+            _write_samples(run_dir, G, cfg, images, seen, device)
     if last is None:  # nothing left to train, and no snapshot written yet
         last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses)
+        _write_samples(run_dir, G, cfg, images, seen, device)
     return LayeredRun(run_dir, last, step, seen, start_from, losses, skipped, shown / busy if busy else 0.0)
 
 
@@ -378,6 +385,30 @@ def run_layered(data_dir: str | Path, run_dir: str | Path, options: dict[str, An
     return (f"layered ({config.model.mode}, T={config.model.layers}, K={config.model.params}): "
             f"{run.images / 1000:.3f} kimg, {run.steps} steps, {run.images_per_second:.2f} img/s"
             f"{'; ' + losses if losses else ''}; snapshot {run.snapshot}")
+
+
+SAMPLE_GRID = 4  # a snapshot's sample grid is SAMPLE_GRID x SAMPLE_GRID images
+
+
+def _write_samples(run_dir: Path, G, cfg: LayeredConfig, images: ImageFolder, seen: int, device) -> Path:
+    """`samples-<images>.png` beside the snapshot: fixed noise (GAN; the same z every time, so grids compare
+    across the run) or fixed training images above their reconstructions (recon), at the model's size."""
+    count = SAMPLE_GRID * SAMPLE_GRID
+    was_training = G.training
+    G.eval()
+    with torch.no_grad():
+        if cfg.model.mode == "gan":
+            _, canvas = G(z=G.noise(count, cfg.seed))
+        else:
+            half = count // 2
+            real = _batch(images, np.random.default_rng(cfg.seed), half, cfg.model.resolution, device)
+            canvas = torch.cat([real, G(target=real)[1]])
+    G.train(was_training)
+    pixels = (canvas.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
+    grid = image_grid(pixels, (SAMPLE_GRID, SAMPLE_GRID))
+    buffer = io.BytesIO()
+    Image.fromarray(grid).save(buffer, format="PNG")
+    return write_atomic(run_dir / f"samples-{seen:010d}.png", buffer.getvalue(), overwrite=True)
 
 
 def _save(run_dir: Path, G, D, opt_g, opt_d, cfg: LayeredConfig, step: int, seen: int, losses) -> Path:

@@ -58,6 +58,9 @@ def test_train_model_layered_writes_a_loadable_snapshot_and_resumes(layered_run)
     assert (generator.config.layers, generator.config.params, generator.config.mode) == (3, 4, "gan")
     sidecar = json.loads(first.with_suffix(".json").read_text())
     assert sidecar["state"]["images"] >= 10
+    grid = run / f"samples-{sidecar['state']['images']:010d}.png"  # fixed-noise samples beside the snapshot
+    with Image.open(grid) as image:
+        assert image.size == (4 * generator.config.resolution,) * 2
 
     result = invoke("train", str(data), "-o", str(run), *LAYERED, "--kimg", "0.02", "--seed", "3")
     assert result.exit_code == 0, result.output
@@ -70,7 +73,13 @@ def test_train_layered_recon_mode(tmp_path):
     data = _seed_images(tmp_path / "data", count=4)
     result = invoke("train", str(data), "-o", str(tmp_path / "run"), *LAYERED, "--mode", "recon", "--kimg", "0.004")
     assert result.exit_code == 0, result.output
-    assert load_layered_generator(_snapshots(tmp_path / "run")[-1], "cpu").config.mode == "recon"
+    generator = load_layered_generator(_snapshots(tmp_path / "run")[-1], "cpu")
+    assert generator.config.mode == "recon"
+    grids = list((tmp_path / "run").glob("samples-*.png"))
+    assert len(grids) == 1
+    pixels = np.asarray(Image.open(grids[0]))
+    half = 2 * generator.config.resolution  # top: training images, bottom: their reconstructions
+    assert pixels[:half].std() > 10 and abs(pixels[:half].astype(float).mean() - pixels[half:].mean()) < 80
 
 
 @pytest.mark.parametrize("args, code, message", [
