@@ -3,10 +3,11 @@
     python bench/bench_eval.py                                   # synth baseline vs augmented-training ceiling
     python bench/bench_eval.py dcgan=out/dcgan_seeds layered=out/layered_seeds
     python bench/bench_eval.py --model stylegan2=runs/sg2/checkpoint --reference seeds/heldout --train seeds/train
+    python bench/bench_eval.py --raw-model layered=runs/layered/snapshot-0000003000.safetensors --reference ...
 
 Without --reference/--train, a library of 2 x --n procedural seeds (`seedgen.synth`, all styles) is made and
 split into training seeds (even) and held-back reference seeds (odd). Besides the NAME=DIR folders and
---model checkpoints given, two rows are always measured:
+--model checkpoints given, these rows are measured (the last two when the training folder holds SVG seeds):
   - synth: --n fresh procedural seeds (another seed): the non-ML baseline;
   - augmented-train (ceiling): one augment variant (rotate, zoom, recolour) of each training seed, the
     style a model would reach by copying its training set;
@@ -139,6 +140,23 @@ def make_from_model(work: Path, name: str, checkpoint: str, n: int, seed: int) -
     return out
 
 
+def make_raw_from_model(work: Path, name: str, checkpoint: str, n: int, seed: int) -> Path:
+    """n raw samples of a model as PNG, at its own resolution, with no uniqueness filter: the set a
+    collapsed model (which `seedgen generate` refuses to pad with near-duplicates) is scored on."""
+    from PIL import Image
+
+    from seedgen.seed_model import load_seed_model
+
+    out = work / f"raw-{name}"
+    if not out.exists():
+        out.mkdir(parents=True)
+        model = load_seed_model(checkpoint, "cpu")
+        latents = model.latent(model.noise(list(range(seed, seed + n))))
+        for i, pixels in enumerate(model.images(latents)):
+            Image.fromarray(pixels).save(out / f"{name}-{i:04d}.png")
+    return out
+
+
 def perceptual_speed(images_dir: Path, size: int, runs: int) -> dict:
     """Fingerprint time per seed and one-against-10,000 comparison time (median of `runs`).
 
@@ -213,6 +231,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("sets", nargs="*", help="NAME=DIR folders of generated seeds")
     parser.add_argument("--model", action="append", default=[], help="NAME=CHECKPOINT: generate --n seeds with it")
+    parser.add_argument("--raw-model", action="append", default=[],
+                        help="NAME=CHECKPOINT: score --n raw samples (no uniqueness filter: for collapsed models)")
     parser.add_argument("--reference", type=Path, help="held-back real seeds (default: a synth library's odd half)")
     parser.add_argument("--train", type=Path, help="training seeds (default: a synth library's even half)")
     parser.add_argument("--n", type=int, default=64, help="seeds per generated set and per library half")
@@ -241,12 +261,17 @@ def main() -> None:
             train, reference = make_library(work, args.n, args.seed)
         else:
             train, reference = args.train, args.reference
-        sets = [("synth", make_synth(work, args.n, args.seed)),
-                ("augmented-train (ceiling)", make_augmented(work, train, args.seed))]
-        if any(train.glob("*.svg")):
+        sets = [("synth", make_synth(work, args.n, args.seed))]
+        if any(train.glob("*.svg")):  # vector training seeds: the ceiling and memorizer rows are built from them
+            sets.append(("augmented-train (ceiling)", make_augmented(work, train, args.seed)))
             sets.append(("train copies (memorizer)", make_memorizer(work, train, 2 * args.size)))
+        else:
+            print(f"{train}: no SVG seeds, so no ceiling or memorizer row (give their folders as NAME=DIR)",
+                  file=sys.stderr)
         sets += [(name, make_from_model(work, name, ckpt, args.n, args.seed))
                  for name, ckpt in parse_pairs(args.model, "--model")]
+        sets += [(f"{name} (raw samples)", make_raw_from_model(work, name, ckpt, args.n, args.seed))
+                 for name, ckpt in parse_pairs(args.raw_model, "--raw-model")]
         sets += [(name, Path(folder)) for name, folder in parse_pairs(args.sets, "a set")]
         rows = []
         for name, folder in sets:
