@@ -119,7 +119,9 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
             gamma: float | None, aug: str | None, p: float | None,
             target: float | None, freezed: int | None, snap: float | None, seed: int | None, device: str,
             settings: tuple[str, ...], quiet: bool) -> None:
-    """Train a GAN on a folder of square images (same size, power of two, 32..1024 px).
+    """Train a seed model (StyleGAN2-ADA, DCGAN or the layered generator) on a folder of square images.
+
+    StyleGAN2 and DCGAN want one size, a power of two from 32 to 1024 px; the layered model resamples.
 
     \b
     Example:
