@@ -30,6 +30,21 @@ class OutputExists(FileExistsError):
         self.path = path
 
 
+def png_bytes(image) -> bytes:
+    """An (H, W), (H, W, 1), RGB or RGBA uint8 array as PNG bytes (for write_atomic)."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    array = np.asarray(image)
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
 def check_writable(path: Path, overwrite: bool) -> None:
     """Raise OutputExists if `path` exists and overwriting was not asked for."""
     if path.exists() and not overwrite:

@@ -44,6 +44,7 @@ from seedgen.layered_export import generate_layered, shapes_to_layers, stack_sha
 from seedgen.layered_training import (  # noqa: E402
     DecomposeConfig,
     LayeredConfig,
+    composite_layers,
     decompose_image,
     fit_masks,
     paint_regions,
@@ -182,11 +183,9 @@ def _shared_fit(job: tuple[tuple[str, ...], int, int, int]) -> dict:
     iou = ((masks & truth).sum(1) / (masks | truth).sum(1).clamp_min(1)).float()
     psnrs = []
     for image, (first, count, background, colours) in zip(images, stacks):
-        canvas = np.tile(background, (xy.shape[0], 1))
-        for t in range(count):
-            m = soft[first + t].numpy()[:, None]
-            canvas = canvas * (1 - m) + colours[t] * m
-        render = (np.clip(canvas, 0, 1).reshape(image.shape) * 255 + 0.5).astype(np.uint8)
+        canvas = composite_layers(soft[first : first + count], torch.from_numpy(np.array(colours).reshape(-1, 3)),
+                                  torch.from_numpy(np.asarray(background)))
+        render = (np.clip(canvas.numpy(), 0, 1).reshape(image.shape) * 255 + 0.5).astype(np.uint8)
         psnrs.append(psnr(render, (image * 255 + 0.5).astype(np.uint8)))
     return {"T": layers, "K": params, "masks": len(regions), "mean_iou": float(iou.mean()),
             "psnr": float(np.mean(psnrs)), "seconds": time.perf_counter() - began}

@@ -31,15 +31,16 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from augment.output import OutputExists, write_atomic, write_json_atomic
+from augment.output import OutputExists, png_bytes, write_atomic, write_json_atomic
 from augment.palette import Palette, PaletteError, parse_palette
 from augment.rasterize import render_svg_bytes
 from seedgen.contact_sheet import ContactSheet, SheetEntry
 from seedgen.uniqueness import UniquenessIndex, UniquenessIndexError, fingerprint_images
 from vectorize.config import SOFT_EDGES, VectorizeConfig
-from vectorize.layer import Layer, snap_layers
+from vectorize.layer import Layer
 from vectorize.page import PageSize, PageSizeError, parse_page_size
 from vectorize.pdf_writer import write_pdf
+from vectorize.quantize import snap_layers
 from vectorize.svg_writer import write_svg
 from vectorize.vectorize_run import image_layers
 
@@ -345,7 +346,7 @@ def _make_seed_files(job: _SeedJob) -> _SeedFiles:
     png = thumb = None
     if "png" in job.formats:
         big = render_svg_bytes(svg, job.preview_px, max(1, round(job.preview_px * aspect)))
-        png = _png_bytes(big)
+        png = png_bytes(big)
         if job.thumbnail:
             thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
     elif job.thumbnail:
@@ -641,12 +642,6 @@ def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) ->
     if isinstance(centre, tuple):
         return mix(model, centre[0], centre[1], seeds)
     return around(model, centre, seeds)
-
-
-def _png_bytes(rgba: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    Image.fromarray(rgba).save(buf, format="PNG", optimize=False)
-    return buf.getvalue()
 
 
 def _progress_bar(total: int):

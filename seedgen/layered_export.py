@@ -32,17 +32,15 @@ from seedgen.layered import (LayeredConfigError, LayeredGenerator, LayerStack, M
                              pixel_grid)
 from seedgen.layered_training import DecomposeConfig, Decomposition, LayeredTrainingError, decompose_image
 from vectorize.config import SOFT_EDGES
-from vectorize.layer import Layer, snap_layers
+from vectorize.layer import Layer
 from vectorize.page import PT_PER_UNIT, PageSize
 from vectorize.path_data import cubic_path_d
 from vectorize.pdf_writer import write_pdf
+from vectorize.quantize import snap_layers
 from vectorize.svg_writer import write_svg
 from vectorize.trace import TraceError
 
-SOFT_MODES = SOFT_EDGES  # hard 0.5 contours, one opacity per layer, or opacity bands
 FORMATS = ("svg", "pdf", "json")
-
-
 LAYERS_FIT_RESOLUTION = 128  # px: `vectorize --method layers` fits the image here (cost grows with its square)
 
 
@@ -73,7 +71,7 @@ class LayeredExportConfig:
             ("tolerance", 0.05 <= self.tolerance <= 5),
             ("min_area", 0 <= self.min_area <= 1000),
             ("corner_angle", 10 <= self.corner_angle <= 170),
-            ("soft", self.soft in SOFT_MODES),
+            ("soft", self.soft in SOFT_EDGES),
             ("levels", 2 <= self.levels <= 16),
             ("precision", 0 <= self.precision <= 6),
             ("colour_mode", self.colour_mode in ("rgb", "cmyk")),

@@ -11,7 +11,6 @@ shared mask MLP): a vectorizer that needs no tracing. Each layer starts where it
 """
 from __future__ import annotations
 
-import io
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -23,12 +22,10 @@ import torch
 import torch.nn.functional as F
 from scipy import ndimage
 from scipy.cluster.vq import kmeans2
-from PIL import Image
 from torch import nn
 from tqdm import tqdm
 
-from augment.output import write_atomic
-
+from augment.output import png_bytes, write_atomic
 from seedgen.image_folder import ImageFolder
 from seedgen.layered import (
     MODEL_NAME,
@@ -348,11 +345,9 @@ def train_layered(
         if progress is not None:
             progress(LayeredProgress(step, min(seen, total), total, losses, elapsed))
         if seen // every > before // every or seen >= total:
-            last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses)
-            _write_samples(run_dir, G, cfg, images, seen, device)
+            last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device)
     if last is None:  # nothing left to train, and no snapshot written yet
-        last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses)
-        _write_samples(run_dir, G, cfg, images, seen, device)
+        last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device)
     return LayeredRun(run_dir, last, step, seen, start_from, losses, skipped, shown / busy if busy else 0.0)
 
 
@@ -406,12 +401,14 @@ def _write_samples(run_dir: Path, G, cfg: LayeredConfig, images: ImageFolder, se
     G.train(was_training)
     pixels = (canvas.clamp(0, 1) * 255 + 0.5).to(torch.uint8).cpu().numpy()
     grid = image_grid(pixels, (SAMPLE_GRID, SAMPLE_GRID))
-    buffer = io.BytesIO()
-    Image.fromarray(grid).save(buffer, format="PNG")
-    return write_atomic(run_dir / f"samples-{seen:010d}.png", buffer.getvalue(), overwrite=True)
+    return write_atomic(run_dir / f"samples-{seen:010d}.png", png_bytes(grid), overwrite=True)
 
 
-def _save(run_dir: Path, G, D, opt_g, opt_d, cfg: LayeredConfig, step: int, seen: int, losses) -> Path:
+def _save(run_dir: Path, G, D, opt_g, opt_d, cfg: LayeredConfig, step: int, seen: int, losses,
+          images: ImageFolder, device) -> Path:
+    """The snapshot (networks, optimizers, progress) and its sample grid; older snapshots beyond
+    cfg.keep_snapshots are removed."""
+    _write_samples(run_dir, G, cfg, images, seen, device)
     path = snapshot_path(run_dir, seen)
     state = {"step": step, "images": seen, "kimg": seen / 1000, "losses": losses}
     save_snapshot(path, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, _checkpoint_config(cfg), state)
@@ -528,7 +525,7 @@ def paint_regions(
     labels = colour_classes(pixels, cfg.colour_classes, cfg.seed)
     commonest = np.bincount(labels).argmax()
     background = np.median(pixels[labels == commonest], axis=0)
-    patches, sizes = [], []  # every connected patch of every colour class
+    patches = []  # every connected patch of every colour class
     eight = np.ones((3, 3), dtype=bool)
     for k in np.unique(labels):
         components, count = ndimage.label((labels == k).reshape(height, width), structure=eight)
@@ -561,7 +558,7 @@ def _fresh_mlp(cfg: DecomposeConfig, params: int) -> MaskMLP:
         return MaskMLP(params, cfg.mlp_width, cfg.mlp_depth, groups=8, fourier=cfg.mlp_fourier)
 
 
-def _composite(masks: torch.Tensor, colours: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
+def composite_layers(masks: torch.Tensor, colours: torch.Tensor, background: torch.Tensor) -> torch.Tensor:
     """(T, P) masks, (T, 3) colours, (3,) background -> (P, 3) pixels, blended bottom to top."""
     canvas = background.expand(masks.shape[1], 3)
     for t in range(masks.shape[0]):
@@ -670,7 +667,7 @@ def decompose_image(
         index = _pixel_sample(xy_all.shape[0], cfg.pixels_per_step, gen, device)
         xy, want = (xy_all, pixels) if index is None else (xy_all[index], pixels[index])
         masks = mlp(xy, codes)
-        out = _composite(masks, torch.sigmoid(colour_logits), torch.sigmoid(background_logit))
+        out = composite_layers(masks, torch.sigmoid(colour_logits), torch.sigmoid(background_logit))
         loss = (out - want).abs().mean()
         if cfg.binary_weight:
             loss = loss + cfg.binary_weight * (masks * (1 - masks)).mean()

@@ -19,7 +19,6 @@ long run on shared machines needs:
 from __future__ import annotations
 
 import copy
-import io
 import json
 import math
 import os
@@ -33,7 +32,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from augment.output import write_atomic, write_json_atomic
+from augment.output import png_bytes, write_atomic, write_json_atomic
 from seedgen import __version__
 from seedgen.ada import AdaptiveP, AugmentPipe
 from seedgen.image_folder import BatchStream, DatasetError, ImageFolder, ShardedOrder
@@ -224,13 +223,6 @@ def image_grid(images: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Generator output on the [-1, 1] scale -> uint8 [N, C, H, W]."""
     return (images.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy()
-
-
-def _png_bytes(image: np.ndarray) -> bytes:
-    from PIL import Image
-    buffer = io.BytesIO()
-    Image.fromarray(image[:, :, 0] if image.shape[2] == 1 else image).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 def _one_line(error: BaseException) -> str:
@@ -544,7 +536,7 @@ class TrainingRun:
                                "options": {k: v for k, v in self.options.items() if v is not None}},
                               overwrite=True)
             reals = self.dataset.batch(_grid_indices(len(self.dataset), config.grid, config.seed))
-            write_atomic(self.run_dir / "reals.png", _png_bytes(image_grid(reals.numpy(), config.grid)),
+            write_atomic(self.run_dir / "reals.png", png_bytes(image_grid(reals.numpy(), config.grid)),
                          overwrite=True)
             self._save_fakes(self.run_dir / "fakes_init.png", None)
 
@@ -717,7 +709,7 @@ class TrainingRun:
             images = torch.cat([self.G_ema(z, None, noise_mode="const")
                                 for z in self.grid_z.split(max(self.batch_gpu, 1))])
         grid = image_grid(to_uint8(images), self.config.grid)
-        write_atomic(path, _png_bytes(grid), overwrite=True)
+        write_atomic(path, png_bytes(grid), overwrite=True)
         if self.writer is not None and step is not None:
             self.writer.add_image("fakes", _thumbnail(grid), global_step=step, dataformats="HWC")
 

@@ -18,12 +18,9 @@ fallback).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-import numpy as np
-
-from augment.colour import rgb_to_lab
-from augment.palette import Ink, Palette
+from augment.palette import Ink
 
 FILL_RULES = ("nonzero", "evenodd")
 GRADIENT_KINDS = ("linear", "radial")
@@ -98,15 +95,3 @@ class Layer:
         if self.gradient is not None:
             return "gradient-" + self.ink.hex[1:]
         return self.ink.hex[1:]
-
-
-def snap_layers(layers: list[Layer], palette: Palette) -> list[Layer]:
-    """Recolour each layer with its nearest palette ink in Lab (CIE76), for methods whose colours are free;
-    shapes, fill rule and opacity stay, gradients become the ink, and the layer takes the ink's name."""
-    inks = palette.lab_array()
-    out = []
-    for layer in layers:
-        lab = rgb_to_lab(np.array(layer.ink.rgb, dtype=np.float64))
-        ink = palette.inks[int(np.argmin(((inks - lab) ** 2).sum(-1)))]
-        out.append(replace(layer, ink=ink, gradient=None, name=None))
-    return out

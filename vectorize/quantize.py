@@ -8,7 +8,7 @@ With a user palette the fills are the palette's inks, exactly.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import cv2
@@ -16,8 +16,9 @@ import numpy as np
 from skimage import measure
 
 from augment.colour import lab_to_rgb, rgb_to_hex
-from augment.palette import Ink
+from augment.palette import Ink, Palette
 from vectorize.config import VectorizeConfig
+from vectorize.layer import Layer
 
 _LAPLACE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
@@ -224,6 +225,16 @@ def nearest_centre(pixels: np.ndarray, centres: np.ndarray) -> np.ndarray:
         np.copyto(index, i, where=score > best)
         np.maximum(best, score, out=best)
     return index
+
+
+def snap_layers(layers: list[Layer], palette: Palette) -> list[Layer]:
+    """Recolour each layer with its nearest palette ink in Lab, as quantization snaps pixels (for methods
+    whose colours are free); shapes, fill rule and opacity stay, gradients become the ink, and the layer
+    takes the ink's name."""
+    if not layers:
+        return []
+    nearest = nearest_centre(ink_lab([layer.ink for layer in layers]), ink_lab(palette.inks))
+    return [replace(layer, ink=palette.inks[int(i)], gradient=None, name=None) for layer, i in zip(layers, nearest)]
 
 
 def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, regions: list[Region],

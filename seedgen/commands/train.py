@@ -17,7 +17,7 @@ import click
 from seedgen.train_config import AUG_MODES, PRESETS
 
 MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
-LAYERED_MODES = ("gan", "recon")
+LAYERED_MODES = ("gan", "recon")  # seedgen.layered.MODES, spelled here so that --help need not import torch
 
 
 def _rank() -> int:

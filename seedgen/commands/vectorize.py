@@ -51,8 +51,9 @@ def _usage_error(message: str) -> None:
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
 def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | None, params: int | None,
-            steps: int | None, soft: str | None, colors: int | None, palette: str | None, want_svg: bool, want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int,
-            no_metrics: bool, overwrite: bool, quiet: bool) -> None:
+            steps: int | None, soft: str | None, colors: int | None, palette: str | None, want_svg: bool,
+            want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int, no_metrics: bool,
+            overwrite: bool, quiet: bool) -> None:
     """Vectorize IMAGES (files or folders of PNG/JPEG/WebP/TIFF) into layered seeds in OUTPUT.
 
     \b
