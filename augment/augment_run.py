@@ -15,7 +15,7 @@ from typing import Callable, Protocol
 
 import numpy as np
 
-from augment.output import OutputExists, check_writable, write_atomic, write_json_atomic
+from augment.output import OutputExists, check_writable, one_line, write_atomic, write_json_atomic
 from augment.pdf_seed import PdfSeed, read_pdf_seed
 from augment.svg_source import SeedError, read_svg
 from augment.variant import SvgSeed, VariantSpace, sample_variant
@@ -65,6 +65,12 @@ class AugmentResult:
     records: list[dict] = field(default_factory=list)
 
 
+class NoSeedsFound(ValueError):
+    """The input folder holds no seed: a usage error (the README's exit code 2)."""
+
+    exit_code = 2
+
+
 def find_seeds(seeds_dir: str | Path, exclude: str | Path | None = None) -> list[Path]:
     """Every .svg and .pdf under `seeds_dir` (recursively, hidden files and `exclude` skipped), sorted by
     relative path so runs are reproducible."""
@@ -99,11 +105,6 @@ def load_seed(path: str | Path) -> SvgSeed | PdfSeed:
         raise SeedError("SVG nests too deeply") from None
 
 
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
-
-
 @dataclass
 class _SeedJob:
     """One seed's variants: rendered and handed to the writer threads, not yet confirmed on disk."""
@@ -120,7 +121,7 @@ class _SeedJob:
             try:
                 write.result()
             except OutputExists as exc:
-                self.reason = self.reason or _one_line(exc)
+                self.reason = self.reason or one_line(exc)
             except OSError as exc:
                 self.reason = self.reason or f"cannot write {record['output']} ({exc.strerror or type(exc).__name__})"
             else:
@@ -144,11 +145,11 @@ def _start_seed(path: Path, seeds_dir: Path, out_dir: Path, config: AugmentConfi
                                 **variant.to_json(), **seed.placement(variant).to_json()})
             job.writes.append(writer.submit(write_atomic, out_dir / target, data, config.overwrite))
     except SeedError as exc:
-        job.reason = _one_line(exc)
+        job.reason = one_line(exc)
     except (MemoryError, RecursionError) as exc:
         job.reason = f"seed is too large or nests too deeply to augment ({type(exc).__name__})"
     except Exception as exc:  # one bad file must not stop the batch; its reason is still one line
-        job.reason = f"cannot augment ({type(exc).__name__}: {_one_line(exc)[:200]})"
+        job.reason = f"cannot augment ({type(exc).__name__}: {one_line(exc)[:200]})"
     return job
 
 
@@ -162,7 +163,8 @@ def augment_library(
     """Write `config.variants` variants of every seed in `seeds_dir` to `out_dir`, mirroring subfolders
     (`a/b.svg` -> `a/b_v000.svg` ...), and `out_dir/manifest.json` describing each variant.
 
-    Raises OutputExists before writing anything when the manifest exists and `config.overwrite` is off.
+    Raises OutputExists before writing anything when the manifest exists and `config.overwrite` is off, and
+    NoSeedsFound when `seeds_dir` holds no seed. When every seed fails, no manifest is written.
     Per-seed problems (unreadable seed, an existing variant file) go to `report` and the run goes on.
     `progress(done, total)` is called after each seed.
     """
@@ -178,8 +180,7 @@ def augment_library(
 
     seeds = find_seeds(seeds_dir, exclude=out_dir)
     if not seeds:
-        fail(seeds_dir, "no .svg or .pdf seeds found")
-        return result
+        raise NoSeedsFound(f"{seeds_dir}: no .svg or .pdf seeds found")
     def finish(job: _SeedJob, done: int) -> None:
         written = job.finish()
         if job.reason:
@@ -203,6 +204,8 @@ def augment_library(
             previous = job
         if previous is not None:
             finish(previous, len(seeds))
+    if not result.seeds_ok:
+        return result  # every seed failed: no manifest of nothing
     manifest = {
         "tool": "seedgen augment",
         "seeds_dir": str(seeds_dir),

@@ -25,6 +25,8 @@ _FUNC = re.compile(r"^(rgba?|hsla?)\(\s*(.*?)\s*\)$", re.IGNORECASE)
 class ColourError(ValueError):
     """A string that is not a colour."""
 
+    exit_code = 2  # a usage error (seedgen.failure)
+
 
 def _clamp(v: float) -> float:
     return 0.0 if v < 0 else 1.0 if v > 1 else v
@@ -87,14 +89,6 @@ def parse_css_colour(text: str) -> RGBA:
     except ValueError as exc:
         raise ColourError(f"bad colour {text!r}") from exc
     return (r, g, b, alpha)
-
-
-def is_colour(text: str) -> bool:
-    try:
-        parse_css_colour(text)
-    except ColourError:
-        return False
-    return True
 
 
 def rgb_to_hex(rgb: RGB) -> str:

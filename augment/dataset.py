@@ -68,6 +68,8 @@ class DatasetConfig:
 class DatasetError(ValueError):
     """A dataset that cannot be built at all (no seeds); the message is one line."""
 
+    exit_code = 2  # an empty input folder is a usage error
+
 
 class Report(Protocol):
     """What `build_dataset` tells about each source (seedgen.batch.BatchReport fits)."""
@@ -232,6 +234,8 @@ def build_dataset(
             images.extend(entries)
             if report is not None:
                 report.ok()
+    if not images and failures:
+        return {"images": [], "failures": failures}  # every seed failed: no manifest of nothing
     options = {k: v for k, v in asdict(config).items() if k not in ("jobs", "overwrite")}  # they never change the bytes
     options["zoom_range"] = list(config.zoom_range)
     manifest = {"version": 1, "config": options, "render_side": side, "images": images, "failures": failures}

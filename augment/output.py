@@ -25,9 +25,60 @@ _UMASK = _read_umask()  # read once at import: os.umask is process-wide and not 
 class OutputExists(FileExistsError):
     """The target exists and the caller did not ask to overwrite it."""
 
+    exit_code = 1  # the README's rule: an output exists and --overwrite was not given
+
     def __init__(self, path: Path) -> None:
         super().__init__(f"{path}: already exists (use --overwrite to replace it)")
         self.path = path
+
+
+class OutputNotWritable(PermissionError):
+    """The output folder cannot be created or written: found before any work starts."""
+
+    exit_code = 2  # a usage error: the -o the user gave cannot be used
+
+    def __init__(self, path: Path, why: str) -> None:
+        super().__init__(f"{path}: cannot write to this folder ({why})")
+        self.path = path
+
+
+def one_line(error: BaseException) -> str:
+    """An error's message as one line fit to show a user (its class name when it has no message)."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def check_output_folder(folder: str | os.PathLike) -> None:
+    """Raise OutputNotWritable unless files can be created in `folder` (or in the folders that would hold it).
+
+    Nothing is left behind: the probe is a temporary file in the nearest folder that exists, removed at once.
+    It also catches what permission bits cannot show (root ignores them; a read-only mount does not).
+    """
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists():
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        why = "it is a file" if existing == folder else f"{existing} is a file, not a folder"
+        raise OutputNotWritable(folder, why)
+    try:
+        with tempfile.TemporaryFile(prefix=".seedgen-write-test-", dir=existing):
+            pass
+    except OSError as error:
+        raise OutputNotWritable(folder, (error.strerror or type(error).__name__).lower()) from None
+
+
+def remove_if_empty(folder: str | os.PathLike) -> bool:
+    """Remove `folder` and its empty subfolders if no file is in it; True when it was removed."""
+    folder = Path(folder)
+    if not folder.is_dir() or any(p.is_file() or p.is_symlink() for p in folder.rglob("*")):
+        return False
+    for sub in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        sub.rmdir()
+    folder.rmdir()
+    return True
 
 
 def png_bytes(image) -> bytes:

@@ -30,6 +30,8 @@ MAX_INKS = 64
 class PaletteError(ValueError):
     """A palette string or file that does not parse."""
 
+    exit_code = 2  # a usage error (seedgen.failure)
+
 
 @dataclass(frozen=True)
 class Ink:
@@ -166,7 +168,13 @@ def parse_palette(spec: str) -> Palette:
     if not spec:
         raise PaletteError("empty palette")
     path = Path(spec)
-    looks_like_file = ("/" in spec or path.suffix.lower() in (".txt", ".json", ".gpl", ".pal")) and path.is_file()
+    looks_like_file = _names_a_file(spec) or path.is_file()
+    if looks_like_file and not path.is_file():
+        why = "a folder, not a palette file" if path.is_dir() else "no such palette file"
+        raise PaletteError(f"{path}: {why} (give a {'/'.join(PALETTE_FILE_SUFFIXES)} file, or colours "
+                           f"such as '#0A3D62,#F8C291')")
+    if looks_like_file and path.suffix.lower() not in PALETTE_FILE_SUFFIXES:
+        raise PaletteError(f"{path}: not a palette file seedgen reads (give a {'/'.join(PALETTE_FILE_SUFFIXES)} file)")
     if looks_like_file:
         try:
             text = path.read_text(encoding="utf-8")
@@ -193,6 +201,16 @@ def parse_palette(spec: str) -> Palette:
     if len(inks) > MAX_INKS:
         raise PaletteError(f"palette has {len(inks)} colours; at most {MAX_INKS}")
     return Palette(tuple(inks))
+
+
+PALETTE_FILE_SUFFIXES = (".txt", ".json", ".gpl", ".pal")
+
+
+def _names_a_file(spec: str) -> bool:
+    """A path (has a slash) or a single name with a file suffix (brand.ase), rather than a list of colours."""
+    if "/" in spec or "\\" in spec:
+        return not any(c in spec for c in "(,=")
+    return re.fullmatch(r"[^,()#=\s]+\.[A-Za-z][A-Za-z0-9]{1,4}", spec) is not None
 
 
 def _looks_hex(line: str) -> bool:

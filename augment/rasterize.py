@@ -33,6 +33,7 @@ import cairosvg
 import numpy as np
 from PIL import Image
 
+from augment.output import one_line
 from augment.svg_source import MAX_SVG_BYTES, SeedError, clean_svg_bytes
 
 DEFAULT_TIMEOUT_S = 20.0
@@ -60,13 +61,29 @@ def render_svg_bytes(data: bytes, width: int, height: int | None = None) -> np.n
 # --- what a file is --------------------------------------------------------------------------------------
 
 
+SUFFIX_KINDS = {".svg": "svg", ".svgz": "svg", ".pdf": "pdf", ".png": "image", ".jpg": "image", ".jpeg": "image",
+                ".webp": "image"}
+KIND_NAMES = {"svg": "an SVG", "pdf": "a PDF", "image": "a PNG, JPEG or WebP image"}
+
+
+def image_suffix(head: bytes) -> str | None:
+    """'.png', '.jpg' or '.webp' from an image file's first bytes; None for anything else."""
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return ".png"
+    if head.startswith(b"\xff\xd8\xff"):
+        return ".jpg"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return ".webp"
+    return None
+
+
 def sniff_kind(head: bytes) -> str | None:
     """'svg', 'pdf' or 'image' from a file's first bytes (its content, not its name); None if none of these."""
     if head.startswith(b"\x1f\x8b"):
         return "svg"  # gzip: only SVGZ is accepted; the render checks that it holds an SVG
     if b"%PDF-" in head[:1024]:
         return "pdf"
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")) or (head[:4] == b"RIFF" and head[8:12] == b"WEBP"):
+    if image_suffix(head) is not None:
         return "image"
     text = head.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").lower()
     if text.startswith(b"<") and (b"<svg" in head.lower() or b"<\x00s\x00v\x00g" in head.lower()):
@@ -149,7 +166,7 @@ def _render_svg(data: bytes, width: int, height: int | None, cover: bool) -> np.
     except SeedError:
         raise
     except Exception as exc:  # defusedxml / ElementTree errors
-        raise SeedError(f"not a readable SVG ({_one_line(exc)})") from exc
+        raise SeedError(f"not a readable SVG ({_library_reason(exc)})") from exc
     if tree.tag.rsplit("}", 1)[-1] != "svg":
         raise SeedError(f"root element is <{tree.tag.rsplit('}', 1)[-1]}>, not <svg>")
     # Intrinsic size as CairoSVG resolves it: units at 96 dpi, 12pt font, no parent viewport.
@@ -175,7 +192,7 @@ def _render_pdf(data: bytes, width: int, height: int | None, cover: bool) -> np.
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        raise SeedError(f"not a readable PDF ({_one_line(exc)})") from exc
+        raise SeedError(f"not a readable PDF ({_library_reason(exc)})") from exc
     try:
         if len(pdf) != 1:
             raise SeedError(f"PDF has {len(pdf)} pages; a seed is one page")
@@ -186,7 +203,7 @@ def _render_pdf(data: bytes, width: int, height: int | None, cover: bool) -> np.
         bitmap = page.render(scale=scale, fill_color=(0, 0, 0, 0), rev_byteorder=True, draw_annots=False)
         image = Image.fromarray(np.array(bitmap.to_numpy()[..., :4]), "RGBA")
     except pdfium.PdfiumError as exc:
-        raise SeedError(f"pdfium: {_one_line(exc)}") from exc
+        raise SeedError(f"pdfium: {_library_reason(exc)}") from exc
     finally:
         pdf.close()
     if image.size == (out_w, out_h):
@@ -209,7 +226,7 @@ def _render_image(data: bytes, width: int, height: int | None, cover: bool) -> n
     except SeedError:
         raise
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise SeedError(f"not a readable image ({_one_line(exc)})") from exc
+        raise SeedError(f"not a readable image ({_library_reason(exc)})") from exc
     if height is not None and not cover:
         return _place_centred(rgba, out_w, out_h)
     return np.asarray(rgba.resize((out_w, out_h), Image.LANCZOS))
@@ -224,6 +241,9 @@ def _render_file(path: str, width: int, height: int | None, cover: bool, accept_
             limit = {"svg": MAX_SVG_BYTES, "pdf": MAX_PDF_BYTES, "image": MAX_IMAGE_BYTES}.get(kind or "", 0)
             if kind is None or (kind == "image" and not accept_images):
                 raise SeedError("not an SVG or PDF" if not accept_images else "not an SVG, PDF, PNG or JPEG")
+            named = SUFFIX_KINDS.get(Path(path).suffix.lower())
+            if named is not None and named != kind:
+                raise SeedError(f"its content is {KIND_NAMES[kind]}, but its name says {Path(path).suffix}: rename it")
             if os.fstat(handle.fileno()).st_size > limit:
                 raise SeedError(f"file is larger than {limit // (1024 * 1024)} MB")
             data = head + handle.read()
@@ -233,9 +253,9 @@ def _render_file(path: str, width: int, height: int | None, cover: bool, accept_
     return render(data, width, height, cover)
 
 
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+def _library_reason(exc: BaseException) -> str:
+    """What a parsing library raised, as one line naming its class (its messages can be long)."""
+    return f"{type(exc).__name__}: {' '.join(one_line(exc).split())}"[:300] if str(exc).strip() else type(exc).__name__
 
 
 # --- the worker process ----------------------------------------------------------------------------------
@@ -306,7 +326,7 @@ def _worker_main(conn: Connection, memory_mb: int) -> None:
         except RecursionError:
             fail("the SVG nests too deeply (recursion limit)")
         except Exception as exc:  # a renderer's own error, reported as one line
-            fail(f"render failed: {_one_line(exc)}")
+            fail(f"render failed: {_library_reason(exc)}")
 
 
 def _context() -> multiprocessing.context.BaseContext:

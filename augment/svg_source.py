@@ -33,6 +33,8 @@ _ENCODING = re.compile(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._-]+)[\"']")
 class SeedError(ValueError):
     """A seed file that cannot be read; the message is one line, fit to show a user."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 def decode_xml(data: bytes) -> str:
     """Bytes to text: BOMs, the XML declaration's encoding, else UTF-8 (latin-1 as the last resort)."""

@@ -26,6 +26,8 @@ TOKEN_BYTES = 32  # secrets.token_urlsafe(32): 256 random bits, 43 URL-safe char
 class TokenError(RuntimeError):
     """The token file exists but cannot be used (unreadable, empty); the message is one line."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 def config_dir() -> Path:
     """The folder that holds seedgen's per-user settings (the token)."""

@@ -49,27 +49,19 @@ def run_generate(params: dict, library: Path, workdir: Path, progress: Progress)
 
 def generate_config(params: dict) -> "GenerateConfig":
     """The GenerateConfig for a generate job's params (the API's GenerateRequest fields); validated."""
+    from plugin_bridge.api_schema import GenerateRequest
     from seedgen.generate import GenerateConfig, parse_output_size
 
-    config = GenerateConfig(
-        n=int(params["n"]),
-        model=params.get("model_path") or params.get("model"),
-        formats=tuple(params.get("formats") or ("svg", "pdf", "png")),
-        size=str(params.get("size", "1024")),
-        truncation=float(params.get("truncation", 0.7)),
-        seed=params.get("seed"),
-        palette=params.get("palette"),
-        colors=params.get("colors"),
-        cmyk=bool(params.get("cmyk", False)),
-        overwrite=False,
-        quiet=True,
-    ).validate()
+    request = GenerateRequest.model_validate({k: v for k, v in params.items() if k in GenerateRequest.model_fields})
+    options = request.model_dump()
+    options.update(formats=tuple(request.formats), model=params.get("model_path") or request.model)
+    config = GenerateConfig(**options, overwrite=False, quiet=True).validate()
     parse_output_size(config.size)
     return config
 
 
 def run_augment(params: dict, library: Path, workdir: Path, progress: Progress) -> dict:
-    from augment.augment_run import AugmentConfig, augment_library
+    from augment.augment_run import AugmentConfig, NoSeedsFound, augment_library
     from augment.palette import PaletteError, parse_palette
     from seedgen.batch import BatchReport
 
@@ -83,7 +75,10 @@ def run_augment(params: dict, library: Path, workdir: Path, progress: Progress) 
         raise JobInputError(f"palette: {exc}") from exc
     config = AugmentConfig(variants=int(params["variants"]), seed=int(params.get("seed") or 0), palette=palette)
     report = BatchReport("augment", quiet=True)
-    augment_library(inputs, out, config, report)
+    try:
+        augment_library(inputs, out, config, report)
+    except NoSeedsFound as exc:
+        raise JobInputError(f"{params.get('filename', source.name)}: not an SVG or PDF seed") from exc
     if report.failures and not report.succeeded:
         raise JobInputError(f"{params.get('filename', source.name)}: {report.failures[0][1]}")
     return _adopt(library, out, "augment", params, progress)

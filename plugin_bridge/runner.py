@@ -24,6 +24,8 @@ LISTEN_BACKLOG = 2048  # uvicorn's own default; a short backlog drops SYNs in a 
 class BridgeStartError(RuntimeError):
     """The bridge cannot start (port taken, bad host); the message is one line."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":

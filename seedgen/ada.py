@@ -29,7 +29,6 @@ AUGPIPES: dict[str, dict[str, float]] = {
     "blit": _BLIT, "geom": _GEOM, "color": _COLOR,
     "bg": {**_BLIT, **_GEOM}, "bgc": {**_BLIT, **_GEOM, **_COLOR},
 }
-AUGMENTATIONS = tuple(_BLIT) + tuple(_GEOM) + tuple(_COLOR)
 
 
 class AugmentPipe(nn.Module):

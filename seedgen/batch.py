@@ -1,8 +1,8 @@
 """A batch of inputs processed one by one: failures are reported, the rest goes on, a summary ends it.
 
 Commands that take many files (augment, dataset, vectorize, eval) share this so every one of them speaks
-the same way: one line `path: reason` per failed input on stderr, a summary at the end, and exit code 1
-when anything failed (0 when all succeeded).
+the same way (seedgen.failure's rule): one line `seedgen VERB: path: reason` per failed input on stderr, a
+summary `seedgen VERB: N ok, M failed` at the end, and exit code 1 when anything failed (0 when all succeeded).
 """
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
+
+from augment.output import one_line
 
 
 @dataclass
@@ -28,19 +30,19 @@ class BatchReport:
     def skip(self, path: str | Path, reason: str) -> None:
         self.skipped += 1
         if not self.quiet:
-            click.echo(f"{path}: skipped: {reason}", err=True)
+            click.echo(f"seedgen {self.verb}: {path}: skipped: {reason}", err=True)
 
     def fail(self, path: str | Path, reason: str | BaseException) -> None:
-        text = reason if isinstance(reason, str) else _one_line(reason)
+        text = reason if isinstance(reason, str) else one_line(reason)
         self.failures.append((str(path), text))
-        click.echo(f"{path}: {text}", err=True)
+        click.echo(f"seedgen {self.verb}: {path}: {text}", err=True)
 
     @property
     def exit_code(self) -> int:
         return 1 if self.failures else 0
 
     def summary(self) -> str:
-        parts = [f"{self.verb}: {self.succeeded} ok", f"{len(self.failures)} failed"]
+        parts = [f"seedgen {self.verb}: {self.succeeded} ok", f"{len(self.failures)} failed"]
         if self.skipped:
             parts.append(f"{self.skipped} skipped")
         return ", ".join(parts)
@@ -50,8 +52,3 @@ class BatchReport:
         click.echo(self.summary(), err=bool(self.failures))
         return self.exit_code
 
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
-    name = type(error).__name__
-    return text if text else name

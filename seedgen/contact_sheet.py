@@ -140,13 +140,3 @@ class ContactSheet:
         self._flush()
         page = sheet_html(self._cards, self.title, [p.name for p in self.pages_written])
         return write_atomic(self.html_path, page, overwrite=self.overwrite)
-
-
-def write_contact_sheet(out_dir: Path, entries: list[SheetEntry], stem: str, title: str,
-                        overwrite: bool = False) -> tuple[list[Path], Path]:
-    """Write the grid page(s) and STEM.html for a finished batch; returns (grid pages, HTML page)."""
-    sheet = ContactSheet(out_dir, stem, title, total=len(entries), overwrite=overwrite)
-    for entry in entries:
-        sheet.add(entry)
-    html_path = sheet.close()
-    return sheet.pages_written, html_path

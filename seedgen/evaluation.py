@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import click
 import cv2
 import numpy as np
 
@@ -38,11 +37,24 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # in the first of these formats: the vector itself rather than its preview.
 FORMAT_PREFERENCE = (".svg", ".svgz", ".pdf", ".png", ".webp", ".jpg", ".jpeg")
 SIDECAR_SUFFIXES = (".json", ".md", ".txt", ".npz", ".csv", ".html")  # metadata written beside seeds: ignored
+CONTACT_SHEET_PREFIX = "contact-"  # generate's contact sheets: contact-sSEED.html and its grid(s) contact-sSEED*.png
 REPORT_FILES = ("report.html", "metrics.json")
+# Why a file of a folder is not scored, as metrics.json names it -> what a person reads (one, several).
+SKIP_REASONS = {
+    "contact_sheet": ("contact sheet", "contact sheets"),
+    "other_format": ("other format of a seed", "other formats of seeds"),  # NAME.png beside NAME.svg...
+    "sidecar": ("sidecar", "sidecars"),  # NAME.json and the like (SIDECAR_SUFFIXES)
+    "not_a_seed": ("unknown file", "unknown files"),
+    "over_max_images": ("file over --max-images", "files over --max-images"),
+}
 
 
 class EvalError(ValueError):
     """Evaluation cannot go on (an empty folder, nothing readable); the message is one line."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # 2 for an empty folder or a bad option (usage errors), 1 for unreadable seeds
 
 
 @dataclass(frozen=True)
@@ -84,6 +96,7 @@ class EvalResult:
 
     metrics: dict
     files: list[Path] = field(default_factory=list)
+    listings: dict[str, SeedListing] = field(default_factory=dict)  # per set: the files taken and skipped
 
 
 # --- loading ---------------------------------------------------------------------------------------------
@@ -108,38 +121,70 @@ def seed_set_from_images(name: str, images, size: int, labels: list[str] | None 
     return SeedSet(name, stack, labels or [f"{name}[{i}]" for i in range(len(squared))])
 
 
-def list_seed_files(folder: Path, report: BatchReport | None = None) -> list[Path]:
+@dataclass
+class SeedListing:
+    """The files of one folder that an evaluation takes (one per seed) and how many it skipped, by reason.
+
+    Hidden entries (names starting with a dot, such as generate's `.seedgen/` index) are not counted at all.
+    """
+
+    folder: Path
+    files: list[Path]
+    skipped: dict[str, int] = field(default_factory=dict)  # a key of SKIP_REASONS -> files
+
+    def as_dict(self) -> dict:
+        return {"taken": len(self.files), "skipped": sum(self.skipped.values()),
+                "skipped_by_reason": dict(sorted(self.skipped.items()))}
+
+    def describe(self) -> str:
+        """One line: '3 seed files taken, 8 skipped (2 contact sheets, 3 other formats of seeds, 3 sidecars)'."""
+        reasons = ", ".join(_count(n, *SKIP_REASONS[key]) for key, n in sorted(self.skipped.items()))
+        return (f"{_count(len(self.files), 'seed file', 'seed files')} taken, {sum(self.skipped.values())} skipped"
+                + (f" ({reasons})" if reasons else ""))
+
+
+def _count(n: int, one: str, several: str) -> str:
+    return f"{n} {one if n == 1 else several}"
+
+
+def list_seed_files(folder: Path, report: BatchReport | None = None) -> SeedListing:
     """The seed files under `folder` (recursive, hidden entries left out), one per seed, sorted.
 
-    Unknown files are skipped with a line; a seed kept in several formats counts once (FORMAT_PREFERENCE).
+    Left out and counted: contact sheets (generate's `contact-*` pages and grids), sidecars (FILE.json...),
+    repeats of a seed in another format (it counts once, in its first format of FORMAT_PREFERENCE: NAME.svg
+    rather than its NAME.png preview) and unknown files (each one also a line in `report`).
     """
     accepted = set(SEED_SUFFIXES) | set(IMAGE_SUFFIXES)
     chosen: dict[Path, Path] = {}
-    repeats = 0
+    skipped: dict[str, int] = {}
     for path in sorted(folder.rglob("*")):
         rel = path.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not path.is_file():
             continue
-        suffix = path.suffix.lower()
-        if suffix in SIDECAR_SUFFIXES:
-            continue
-        if suffix not in accepted:
-            if report is not None:
-                report.skip(path, "not a seed (SVG, PDF, PNG or JPEG)")
-            continue
-        stem = rel.with_suffix("")
-        if stem in chosen:
-            repeats += 1
-            if _rank(suffix) < _rank(chosen[stem].suffix.lower()):
+        reason = _skip_reason(path, accepted)
+        if reason is None:
+            stem = rel.with_suffix("")
+            if stem in chosen:
+                reason = "other_format"
+                if _rank(path.suffix.lower()) < _rank(chosen[stem].suffix.lower()):
+                    chosen[stem] = path
+            else:
                 chosen[stem] = path
-        else:
-            chosen[stem] = path
-    if repeats and report is not None:
-        report.skipped += repeats
-        if not report.quiet:
-            click.echo(f"{folder}: skipped {repeats} files that repeat a seed in another format "
-                       f"(kept the first of {', '.join(FORMAT_PREFERENCE)})", err=True)
-    return sorted(chosen.values())
+        if reason is not None:
+            skipped[reason] = skipped.get(reason, 0) + 1
+            if reason == "not_a_seed" and report is not None:
+                report.skip(path, "not a seed (SVG, PDF, PNG or JPEG)")
+    return SeedListing(folder, sorted(chosen.values()), skipped)
+
+
+def _skip_reason(path: Path, accepted: set[str]) -> str | None:
+    """Why this file is no seed at all (SKIP_REASONS), or None for a seed file."""
+    suffix = path.suffix.lower()
+    if path.name.lower().startswith(CONTACT_SHEET_PREFIX) and suffix not in SEED_SUFFIXES:
+        return "contact_sheet"  # a user's own vector seed named contact-... is still a seed
+    if suffix in SIDECAR_SUFFIXES:
+        return "sidecar"
+    return None if suffix in accepted else "not_a_seed"
 
 
 def _formats(labels: list[str]) -> dict[str, int]:
@@ -154,17 +199,28 @@ def _rank(suffix: str) -> int:
     return FORMAT_PREFERENCE.index(suffix) if suffix in FORMAT_PREFERENCE else len(FORMAT_PREFERENCE)
 
 
-def seed_files(folder: str | Path, config: EvalConfig, report: BatchReport | None = None) -> list[Path]:
-    """The seed files of one folder that an evaluation reads (at most config.max_images); EvalError if none."""
+def list_seeds(folder: str | Path, config: EvalConfig, report: BatchReport | None = None) -> SeedListing:
+    """The seed files of one folder that an evaluation reads (at most config.max_images); EvalError if none.
+
+    What it skips is added to `report.skipped` (unknown files are also listed there one by one).
+    """
     folder = Path(folder)
     if not folder.is_dir():
-        raise EvalError(f"{folder}: not a folder")
-    paths = list_seed_files(folder, report)
-    if config.max_images > 0:
-        paths = paths[: config.max_images]
-    if not paths:
-        raise EvalError(f"{folder}: no seed files (SVG, PDF, PNG or JPEG)")
-    return paths
+        raise EvalError(f"{folder}: not a folder", exit_code=2)
+    listing = list_seed_files(folder, report)
+    if config.max_images > 0 and len(listing.files) > config.max_images:
+        listing.skipped["over_max_images"] = len(listing.files) - config.max_images
+        listing.files = listing.files[: config.max_images]
+    if not listing.files:
+        raise EvalError(f"{folder}: no seed files (SVG, PDF, PNG or JPEG)", exit_code=2)
+    if report is not None:
+        report.skipped += sum(n for reason, n in listing.skipped.items() if reason != "not_a_seed")
+    return listing
+
+
+def seed_files(folder: str | Path, config: EvalConfig, report: BatchReport | None = None) -> list[Path]:
+    """The seed files of one folder that an evaluation reads (see `list_seeds`)."""
+    return list_seeds(folder, config, report).files
 
 
 def render_seed_files(
@@ -318,7 +374,7 @@ def compute_metrics(
     if len(generated) == 0 or len(reference) == 0:
         raise EvalError("nothing to evaluate: the generated and reference sets must not be empty")
     if not pyramid_resolutions(config.size, config.swd.min_resolution):
-        raise EvalError(f"--size {config.size} is below the {config.swd.min_resolution} px SWD floor")
+        raise EvalError(f"--size {config.size} is below the {config.swd.min_resolution} px SWD floor", exit_code=2)
     stages = 4 + (train is not None)
     tick = (lambda k, name: progress(name, k, stages)) if progress else (lambda k, name: None)
     tick(0, "style")
@@ -343,7 +399,7 @@ def compute_metrics(
     tick(stages - 1, "suitability")
     metrics["suitability"] = {
         "generated": suitability_metrics(generated, config, 1, progress),
-        "reference": {"mean": suitability_metrics(reference, config, 2)["mean"]},
+        "reference": {"mean": suitability_metrics(reference, config, 2, progress)["mean"]},
     }
     metrics["summary"] = summary(metrics)
     return metrics
@@ -390,7 +446,7 @@ def evaluate_seeds(
         for name in REPORT_FILES:
             check_writable(Path(out_dir) / name, overwrite)
     folders = {"generated": generated_dir, "reference": reference_dir, "train": train_dir}
-    listed = {name: seed_files(folder, config, report) for name, folder in folders.items() if folder is not None}
+    listed = {name: list_seeds(folder, config, report) for name, folder in folders.items() if folder is not None}
     own_pool = pool is None
     if pool is None:
         pool = RasterPool(config.jobs, timeout_s=config.raster_timeout_s, memory_mb=config.raster_memory_mb,
@@ -398,8 +454,8 @@ def evaluate_seeds(
     elif not pool.accept_images:
         raise ValueError("evaluate_seeds needs a RasterPool with accept_images=True")
     try:
-        sets = {name: render_seed_files(name, folders[name], paths, config, pool, report, progress)
-                for name, paths in listed.items()}
+        sets = {name: render_seed_files(name, folders[name], listing.files, config, pool, report, progress)
+                for name, listing in listed.items()}
     finally:
         if own_pool:
             pool.close()
@@ -408,14 +464,19 @@ def evaluate_seeds(
     metrics["inputs"] = {
         "folders": {name: str(folder) if folder is not None else None for name, folder in folders.items()},
         "formats": {name: _formats(seeds.labels) for name, seeds in sets.items()},  # a set may mix formats
+        "files": {name: listing.as_dict() for name, listing in listed.items()},  # taken and skipped per folder
     }
     files: list[Path] = []
     if out_dir is not None:
+        if progress is not None:
+            progress("writing the report", 0, 1)  # plots and thumbnails: about 2 s
         files = write_report(Path(out_dir), metrics, generated, reference, train, overwrite=overwrite)
-    return EvalResult(metrics=metrics, files=files)
+        if progress is not None:
+            progress("writing the report", 1, 1)
+    return EvalResult(metrics=metrics, files=files, listings=listed)
 
 
 __all__ = [
-    "EvalConfig", "EvalError", "EvalResult", "OutputExists", "SeedSet", "compute_metrics", "evaluate_seeds",
-    "load_seed_set", "seed_set_from_images", "square_image",
+    "EvalConfig", "EvalError", "EvalResult", "OutputExists", "SeedListing", "SeedSet", "compute_metrics",
+    "evaluate_seeds", "list_seeds", "load_seed_set", "seed_set_from_images", "square_image",
 ]

@@ -75,63 +75,140 @@ class GenerateError(ValueError):
         super().__init__(message)
         self.usage = usage
 
+    @property
+    def exit_code(self) -> int:
+        return 2 if self.usage else 1
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One option of GenerateConfig as the CLI, the bridge and the panel show it: default, range or choices, help."""
+
+    name: str
+    default: object
+    help: str  # one line; "{range}" marks where the range is written (else it follows in brackets)
+    range: tuple[int, int] | tuple[float, float] | None = None  # inclusive bounds of a number
+    choices: tuple[str, ...] = ()  # a text option takes one of them; a tuple option takes one or more
+    choice_help: dict[str, str] = field(default_factory=dict)  # what each choice makes, for the CLI's flags
+    flag: str | None = None  # the CLI's option name; None: set by the bridge or by code only
+
+    @property
+    def label(self) -> str:
+        """How error messages name the option (the bridge drops the dashes)."""
+        return self.flag or self.name
+
+    def range_text(self) -> str:
+        return f"{_bound(self.range[0])}..{_bound(self.range[1])}" if self.range else ""
+
+    def describe(self) -> str:
+        """The help line with the range written in."""
+        if not self.range:
+            return self.help
+        text = self.help if "{range}" in self.help else self.help + " ({range})"
+        return text.replace("{range}", self.range_text())
+
+    def problem(self, value: object) -> str | None:
+        """Why `value` is refused for this option (one line), or None; None itself is "not given"."""
+        if value is None:
+            return None
+        if self.range:
+            try:
+                inside = not isinstance(value, bool) and self.range[0] <= value <= self.range[1]
+            except TypeError:
+                inside = False
+            return None if inside else f"{self.label} must be {self.range_text()}, not {value}"
+        if self.choices and isinstance(self.default, tuple):
+            wrong = [str(v) for v in value if v not in self.choices]
+            if wrong or not value:
+                given = ", ".join(map(str, value)) or "none"
+                return f"{self.label} must be among {', '.join(self.choices)} (got {given})"
+        elif self.choices and value not in self.choices:
+            return f"{self.label} must be one of {', '.join(self.choices)}"
+        return None
+
+
+def _bound(value: float) -> str:
+    """A range bound as people write it: 0.5, 10000, 2**63-1."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value > 2**32 and value & (value + 1) == 0:
+        return f"2**{value.bit_length()}-1"
+    return str(value)
+
+
+def _option(default: object, help: str, *, range: tuple | None = None, choices: tuple[str, ...] = (),
+            choice_help: dict[str, str] | None = None, cli: bool = True):
+    """A GenerateConfig field with its help, range or choices (GenerateConfig.options() reads them back)."""
+    return field(default=default, metadata={"help": help, "range": range, "choices": tuple(choices),
+                                            "choice_help": choice_help or {}, "cli": cli})
+
 
 @dataclass
 class GenerateConfig:
-    """Every option of `seedgen generate` (the CLI and the bridge build this)."""
+    """Every option of `seedgen generate`, once: default, range or choices, and help.
 
-    n: int = 50  # seeds to write, 1..10000
-    model: str | None = None  # checkpoint path or packaged model name; None = the packaged default
-    formats: tuple[str, ...] = ("svg",)  # any of svg, pdf, png
-    size: str = "1024"  # a number is pixels (CSS px, 96 dpi); or a physical size: 210mm, 210x297mm, 8in, A4
-    truncation: float = 0.7  # StyleGAN2 psi, 0..2: 1 = full variety, lower = closer to the average seed
-    seed: int | None = None  # 0..2**63-1; None draws one at random (and records it)
-    palette: str | None = None  # brand palette (HEX, CMYK, spot names, or a palette file)
-    like: str | None = None  # a seed file (SVG, PDF or image) to make variations of
-    mix: tuple[str, str] | None = None  # two seed files whose styles to mix
-    colors: int | None = None  # colours per seed when tracing, 2..32; None chooses per seed
-    cmyk: bool = False  # write PDF colours as DeviceCMYK (spot inks are Separations either way)
-    overwrite: bool = False
-    quiet: bool = False
-    device: str = "auto"  # auto | cpu | cuda
-    batch: int = 16  # samples rendered per forward pass, 1..1024 (larger on a GPU)
-    max_tries: int = 5  # 1..100: give up after n * max_tries candidates if too many are near-duplicates
-    contact_sheet: bool = True
-    project_steps: int = 150  # optimizer steps projecting a --like/--mix seed, 1..5000 (150: the loss has flattened)
-    soft: str = "hard"  # layered models: mask edges as hard 0.5 contours, "mean" layer opacity, or "levels" bands
-    workers: int = 0  # processes tracing seeds in parallel, 0..64: 0 = one per idle CPU core (at most MAX_WORKERS)
-    # for runs of POOL_MIN_SEEDS or more, else 1 (in this process; a worker's start-up costs a few s of CPU)
+    The CLI's options (seedgen.commands.generate), the bridge's request model and the panel's limits
+    (plugin_bridge.api_schema) are made from these fields; `validate()` checks the same ranges.
+    """
+
+    n: int = _option(50, "How many seeds to write ({range})", range=(1, 10000))
+    model: str | None = _option(None, "Checkpoint (.safetensors), training run folder (its newest snapshot) or "
+                                      "packaged model name; default: the packaged model")
+    formats: tuple[str, ...] = _option(("svg",), "Files to write for each seed", choices=FORMATS, cli=False,
+                                       choice_help={"svg": "SVG seeds", "pdf": "print PDF seeds",
+                                                    "png": "PNG previews"})
+    # a number is pixels (CSS px, 96 dpi)
+    size: str = _option("1024", "Pixels (1024) or a physical size (210mm, 210x297mm, 8in, A4)")
+    truncation: float = _option(0.7, "{range}: lower is safer and closer to the average seed, 1 is the model's full "
+                                "variety", range=(0.0, 2.0))  # StyleGAN2's psi
+    # None draws one at random (and records it)
+    seed: int | None = _option(None, "Run seed ({range}); the same seed gives the same seeds. Default: random",
+                               range=(0, 2**63 - 1))
+    palette: str | None = _option(None, "Brand palette: HEX, cmyk(...), Name=#hex spot colours, or a palette file")
+    colors: int | None = _option(None, "Colours per seed when tracing ({range}); default: chosen per seed",
+                                 range=(2, 32))
+    cmyk: bool = _option(False, "Write PDF colours as DeviceCMYK (spot inks are Separations either way)")
+    like: str | None = _option(None, "Make variations near this seed (SVG, PDF or image)")
+    mix: tuple[str, str] | None = _option(None, "Mix the styles of two seeds (--mix A.svg B.svg)")
+    # 150: the projection loss has flattened by then
+    project_steps: int = _option(150, "Optimizer steps fitting a --like/--mix seed into the model ({range}; more: "
+                                 "closer, slower)", range=(1, 5000))
+    soft: str = _option("hard", "Layered models: mask edges as hard contours, one opacity per layer, or opacity bands",
+                        choices=SOFT_EDGES)
+    # 0: at most MAX_WORKERS, and 1 (this process) for smaller runs: a worker's start-up costs a few s of CPU
+    workers: int = _option(0, "Processes tracing seeds in parallel ({range}); 0: one per idle CPU core for runs of "
+                           f"{POOL_MIN_SEEDS} seeds or more", range=(0, 64))
+    device: str = _option("auto", "auto: a CUDA GPU when there is one (samples are batched on it)", choices=DEVICES)
+    overwrite: bool = _option(False, "Replace existing files of the same names")
+    quiet: bool = _option(False, "No progress bar")
+    batch: int = _option(16, "Samples rendered per forward pass ({range}; larger on a GPU)", range=(1, 1024), cli=False)
+    max_tries: int = _option(5, "Give up after n * max_tries candidates when too many are near-duplicates",
+                             range=(1, 100), cli=False)
+    contact_sheet: bool = _option(True, "Write an HTML contact sheet of the run", cli=False)
+
+    @classmethod
+    def options(cls) -> dict[str, OptionSpec]:
+        """Every option, in declaration order, as the CLI, the bridge and the panel show it."""
+        specs = {}
+        for f in cls.__dataclass_fields__.values():
+            meta = dict(f.metadata)
+            flag = "--" + f.name.replace("_", "-") if meta.pop("cli") else None
+            specs[f.name] = OptionSpec(f.name, f.default, flag=flag, **meta)
+        return specs
 
     def validate(self) -> "GenerateConfig":
-        """Check every option; raises GenerateError (usage) naming the first bad one."""
+        """Check every option against its declared range or choices; raises GenerateError (usage) naming the first."""
         def bad(message: str) -> GenerateError:
             return GenerateError(message, usage=True)
 
         if isinstance(self.n, bool) or not isinstance(self.n, int) or self.n <= 0:
             raise bad(f"--n must be a positive number of seeds, not {self.n}")
-        if self.n > 10000:
-            raise bad("--n is capped at 10000 seeds per run")
-        wrong = [str(f) for f in self.formats if f not in FORMATS]
-        if wrong or not self.formats:
-            raise bad(f"formats must be among {', '.join(FORMATS)} (got {', '.join(map(str, self.formats)) or 'none'})")
-        if not 0.0 <= float(self.truncation) <= 2.0:
-            raise bad("--truncation must be between 0 and 2")
-        if self.seed is not None and not 0 <= int(self.seed) < 2**63:
-            raise bad(f"--seed must be a whole number from 0 to 2**63-1, not {self.seed}")
-        if self.colors is not None and not 2 <= int(self.colors) <= 32:
-            raise bad(f"--colors must be 2..32, not {self.colors}")
-        if self.device not in DEVICES:
-            raise bad(f"--device must be one of {', '.join(DEVICES)}")
-        if not 1 <= int(self.batch) <= 1024 or not 1 <= int(self.max_tries) <= 100:
-            raise bad("batch must be 1..1024 and max_tries 1..100")
-        if not 1 <= int(self.project_steps) <= 5000:
-            raise bad("--project-steps must be 1..5000")
-        if not 0 <= int(self.workers) <= 64:
-            raise bad("--workers must be 0..64")
+        for spec in self.options().values():
+            problem = spec.problem(getattr(self, spec.name))
+            if problem:
+                raise bad(problem)
         if self.like and self.mix:
             raise bad("use --like or --mix, not both")
-        if self.soft not in SOFT_EDGES:
-            raise bad(f"--soft must be one of {', '.join(SOFT_EDGES)}")
         if self.mix is not None and len(self.mix) != 2:
             raise bad("--mix takes exactly two seed files")
         return self
@@ -187,6 +264,16 @@ def list_models() -> list[dict]:
     return packaged()
 
 
+def _check_model(spec: str | None) -> None:
+    """A missing model is a usage error found before any work (loading it comes later, with torch)."""
+    from seedgen.seed_model import ModelError, resolve_model_path
+
+    try:
+        resolve_model_path(spec)
+    except ModelError as error:
+        raise GenerateError(str(error), usage=error.exit_code == 2) from None
+
+
 def _check_output_dir(library: Path) -> None:
     try:
         library.mkdir(parents=True, exist_ok=True)
@@ -208,16 +295,6 @@ def _refuse_existing(library: Path, names: list[str], config: GenerateConfig, sh
             raise GenerateError(f"{target}: already exists (use --overwrite, or another --seed)")
 
 
-def _pick_device(name: str) -> "torch.device":
-    import torch
-
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name == "cuda" and not torch.cuda.is_available():
-        raise GenerateError("--device cuda: no CUDA GPU is available")
-    return torch.device(name)
-
-
 def _read_seed_images(paths: list[str]) -> list[np.ndarray]:
     """Rasterize users' seeds (SVG, PDF or image) in the sandbox, full-bleed squares, for --like / --mix."""
     from augment.rasterize import RasterPool, composite_on, fit_full_bleed
@@ -225,8 +302,10 @@ def _read_seed_images(paths: list[str]) -> list[np.ndarray]:
     if not paths:
         return []
     for path in paths:
+        if Path(path).is_dir():
+            raise GenerateError(f"{path}: a folder; --like and --mix take seed files (SVG, PDF or image)", usage=True)
         if not Path(path).is_file():
-            raise GenerateError(f"{path}: no such file")
+            raise GenerateError(f"{path}: no such file", usage=True)
     out = []
     with RasterPool(1, accept_images=True) as pool:
         for result in pool.imap([Path(p) for p in paths], LIKE_PX, LIKE_PX, cover=True):
@@ -514,6 +593,7 @@ def _plan(library: Path, config: GenerateConfig) -> _Plan:
     names = [f"s{run_seed}-{k:03d}" for k in range(config.n)]
     sheet = (ContactSheet(library, f"contact-s{run_seed}", f"seedgen batch s{run_seed}", total=config.n,
                           overwrite=config.overwrite) if config.contact_sheet else None)
+    _check_model(config.model)
     seed_images = _read_seed_images([config.like] if config.like else list(config.mix or ()))
     _check_output_dir(library)
     _refuse_existing(library, names, config, sheet)
@@ -547,12 +627,13 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     """
     library, config, names, timings = plan.library, plan.config, plan.names, plan.timings
     t = time.perf_counter()
-    from seedgen.seed_model import ModelError, load_seed_model  # torch: not imported by tracing workers
+    from seedgen.device import pick_device  # torch: not imported by tracing workers
+    from seedgen.seed_model import ModelError, load_seed_model
 
     try:
-        model = load_seed_model(config.model, _pick_device(config.device))
+        model = load_seed_model(config.model, pick_device(config.device))
     except ModelError as error:
-        raise GenerateError(str(error)) from None
+        raise GenerateError(str(error), usage=error.exit_code == 2) from None
     timings["model_load"] = time.perf_counter() - t
     if config.soft != "hard" and model.kind != "layered":
         raise GenerateError(f"--soft {config.soft} needs a layered model (this one is {model.kind})", usage=True)
@@ -567,7 +648,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     index.remove(names)
     timings["uniqueness"] = time.perf_counter() - t
 
-    centre = _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings)
+    centre = _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings, config.quiet)
     run = _Run(library, config, model, plan.size, plan.palette, plan.run_seed, plan.sheet, timings, progress, pool)
     run.checked_against = {"training_images": index.reference_size, "library_seeds": len(index)}
     rejected = tried = 0
@@ -622,14 +703,22 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     return GenerateResult(run.written, rejected, sheet_path, plan.run_seed, timings)
 
 
-def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps: int, timings: dict[str, float]):
-    """The projected latent of a --like seed, the pair of --mix seeds, or None."""
+def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps: int, timings: dict[str, float],
+             quiet: bool = False):
+    """The projected latent of a --like seed, the pair of --mix seeds, or None; a progress bar over the steps."""
     if not images:
         return None
     from seedgen.projection import project
 
     t = time.perf_counter()
-    latents = [project(model, image, steps=steps, seed=run_seed + i)[0] for i, image in enumerate(images)]
+    bar = None if quiet else _progress_bar(steps * len(images), "projecting", "step")
+    tick = (lambda step, total: bar.update(1)) if bar is not None else None
+    try:
+        latents = [project(model, image, steps=steps, seed=run_seed + i, progress=tick)[0]
+                   for i, image in enumerate(images)]
+    finally:
+        if bar is not None:
+            bar.close()
     timings["projection"] = time.perf_counter() - t
     return latents[0] if len(latents) == 1 else tuple(latents)
 
@@ -644,10 +733,10 @@ def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) ->
     return around(model, centre, seeds)
 
 
-def _progress_bar(total: int):
+def _progress_bar(total: int, desc: str = "seeds", unit: str = "seed"):
     from tqdm import tqdm
 
-    return tqdm(total=total, desc="seeds", unit="seed", leave=False)
+    return tqdm(total=total, desc=desc, unit=unit, leave=False)
 
 
 def result_summary(result: GenerateResult) -> str:

@@ -24,6 +24,10 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
 class DatasetError(Exception):
     """The data folder cannot be trained on (one-line message naming the folder)."""
 
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code  # 2 for a missing or empty folder (a usage error), 1 for bad images
+
 
 class ImageFolder(torch.utils.data.Dataset):
     """Square RGB images from `root`, as uint8 tensors [3, R, R]."""
@@ -35,13 +39,13 @@ class ImageFolder(torch.utils.data.Dataset):
         self.root = Path(root)
         warn = warn or (lambda line: None)
         if not self.root.is_dir():
-            raise DatasetError(f"{self.root}: not a directory")
+            raise DatasetError(f"{self.root}: not a directory", exit_code=2)
         skipped = [Path(p).resolve() for p in exclude]
         files = sorted(p for p in self.root.rglob("*")
                        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith(".")
                        and not any(p.resolve().is_relative_to(folder) for folder in skipped))
         if not files:
-            raise DatasetError(f"{self.root}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})")
+            raise DatasetError(f"{self.root}: no images found (looked for {', '.join(IMAGE_SUFFIXES)})", exit_code=2)
         sizes: dict[tuple[int, int], list[Path]] = {}
         modes: Counter[str] = Counter()
         unreadable: list[tuple[Path, str]] = []
@@ -204,3 +208,12 @@ def _init_worker(dataset: ImageFolder) -> None:
 def _decode_batch(indices: list[int]) -> torch.Tensor:
     assert _WORKER_DATASET is not None
     return _WORKER_DATASET.batch(indices)
+
+
+def image_grid(images: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
+    """[N, C, H, W] uint8 -> one [gh*H, gw*W, C] image, row-major."""
+    gw, gh = grid
+    n, c, h, w = images.shape
+    if n < gw * gh:
+        images = np.concatenate([images, np.zeros((gw * gh - n, c, h, w), images.dtype)])
+    return images[: gw * gh].reshape(gh, gw, c, h, w).transpose(0, 3, 1, 4, 2).reshape(gh * h, gw * w, c)

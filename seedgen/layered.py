@@ -20,7 +20,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from seedgen.train_config import ConfigError
+from seedgen.failure import ConfigError
+from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
 MODEL_NAME = "layered"  # the `model` field of this generator's snapshots
 MODES = ("gan", "recon")
@@ -34,8 +35,8 @@ class LayeredConfigError(ConfigError):
 class LayeredModelConfig:
     """Every architecture choice of the layered generator, once, with its default and range."""
 
-    layers: int = 10  # T, 1..64: the paper uses 5-20; more layers, finer detail, slower training
-    params: int = 10  # K, 1..256: the mask code size; the paper's default is 10
+    layers: int = 10  # T, in LAYERS_RANGE: the paper uses 5-20; more layers, finer detail, slower training
+    params: int = 10  # K, in PARAMS_RANGE: the mask code size; the paper's default is 10
     mode: str = "gan"  # "gan" (canvas + noise -> layer) or "recon" (canvas + target image -> layer)
     resolution: int = 64  # training canvas in px, a power of two in 16..512; 64 keeps CPU training tiny
     z_dim: int = 64  # GAN noise size, 1..1024 (unused in "recon")
@@ -50,8 +51,8 @@ class LayeredModelConfig:
     def validate(self) -> "LayeredModelConfig":
         """Return self, or raise LayeredConfigError naming the first option out of range."""
         checks = [
-            ("layers", 1 <= self.layers <= 64),
-            ("params", 1 <= self.params <= 256),
+            ("layers", LAYERS_RANGE[0] <= self.layers <= LAYERS_RANGE[1]),
+            ("params", PARAMS_RANGE[0] <= self.params <= PARAMS_RANGE[1]),
             ("mode", self.mode in MODES),
             ("resolution", 16 <= self.resolution <= 512 and self.resolution & (self.resolution - 1) == 0),
             ("z_dim", 1 <= self.z_dim <= 1024),

@@ -34,7 +34,7 @@ from seedgen.layered_training import DecomposeConfig, Decomposition, LayeredTrai
 from vectorize.config import SOFT_EDGES
 from vectorize.layer import Layer
 from vectorize.page import PT_PER_UNIT, PageSize
-from vectorize.path_data import cubic_path_d
+from vectorize.path_data import Shape, cubic_shape, rectangle
 from vectorize.pdf_writer import write_pdf
 from vectorize.quantize import snap_layers
 from vectorize.svg_writer import write_svg
@@ -46,6 +46,8 @@ LAYERS_FIT_RESOLUTION = 128  # px: `vectorize --method layers` fits the image he
 
 class LayeredExportError(ValueError):
     """An export request that cannot be met (one line, fit to show a user)."""
+
+    exit_code = 1  # an input could not be used (seedgen.failure)
 
 
 @dataclass(frozen=True)
@@ -154,11 +156,11 @@ def mask_contours(mask: np.ndarray, level: float, min_area: float) -> list[np.nd
     return contours
 
 
-def contours_to_path(contours: list[np.ndarray], scale: tuple[float, float], config: LayeredExportConfig) -> str:
-    """Fit each contour with Béziers, scale grid px to canvas units (x, y), and return one path `d` string."""
+def contours_to_path(contours: list[np.ndarray], scale: tuple[float, float], config: LayeredExportConfig) -> Shape:
+    """Fit each contour with Béziers, scale grid px to canvas units (x, y), and return them as one shape."""
     factor = np.asarray(scale, dtype=np.float64)
     curves = [fit_closed_contour(c, config.tolerance, config.corner_angle) * factor for c in contours]
-    return cubic_path_d([c for c in curves if len(c)], precision=config.precision)
+    return cubic_shape([c for c in curves if len(c)], precision=config.precision)
 
 
 # --------------------------------------------------------------------------------------------- layers
@@ -184,10 +186,10 @@ def _band_opacities(levels: int) -> list[tuple[float, float]]:
 
 @dataclass(frozen=True)
 class LayerShape:
-    """One exported shape: its colour, its path data (canvas units, even-odd fill) and its opacity."""
+    """One exported shape: its colour, its path (canvas units, even-odd fill) and its opacity."""
 
     rgb: tuple[float, float, float]
-    d: str
+    path: Shape
     opacity: float
     name: str
 
@@ -207,22 +209,21 @@ def stack_shapes(
     grid = contour_grid(max(width, height), config)
     scale = (width / grid, height / grid)
     background = tuple(float(v) for v in stack.background[0].detach().cpu().clamp(0, 1).tolist())
-    rect = f"M0 0H{_num(width)}V{_num(height)}H0Z"
-    shapes = [LayerShape(background, rect, 1.0, "background")]
+    shapes = [LayerShape(background, rectangle(width, height), 1.0, "background")]
     masks = sample_masks(mlp, stack.codes[0], grid, config.coarse, config.band)
     colours = stack.colours[0].detach().cpu().clamp(0, 1).numpy()
     for t, (mask, colour) in enumerate(zip(masks, colours), start=1):
         rgb = tuple(float(v) for v in colour)
         if config.soft == "levels":
             for k, (level, opacity) in enumerate(_band_opacities(config.levels), start=1):
-                d = contours_to_path(mask_contours(mask, level, config.min_area), scale, config)
-                if d:
-                    shapes.append(LayerShape(rgb, d, opacity, f"layer {t} band {k}"))
+                path = contours_to_path(mask_contours(mask, level, config.min_area), scale, config)
+                if path.subpaths:
+                    shapes.append(LayerShape(rgb, path, opacity, f"layer {t} band {k}"))
             continue
-        d = contours_to_path(mask_contours(mask, 0.5, config.min_area), scale, config)
-        if d:
+        path = contours_to_path(mask_contours(mask, 0.5, config.min_area), scale, config)
+        if path.subpaths:
             opacity = float(mask[mask > 0.5].mean()) if config.soft == "mean" else 1.0
-            shapes.append(LayerShape(rgb, d, opacity, f"layer {t}"))
+            shapes.append(LayerShape(rgb, path, opacity, f"layer {t}"))
     return shapes
 
 
@@ -254,16 +255,11 @@ def shapes_to_layers(shapes: list[LayerShape]) -> list[Layer]:
                 raise LayeredExportError("soft-mask export needs opacity support in vectorize.Layer")
             extra["opacity"] = round(shape.opacity, 4)
         rule = "nonzero" if shape.name == "background" else "evenodd"
-        layers.append(Layer(ink=_ink(shape.rgb), paths=(shape.d,), fill_rule=rule, name=shape.name, **extra))
+        layers.append(Layer(ink=_ink(shape.rgb), paths=(shape.path,), fill_rule=rule, name=shape.name, **extra))
     return layers
 
 
 _LAYER_FIELDS = {f.name for f in dataclass_fields(Layer)}
-
-
-def _num(value: float) -> str:
-    text = f"{value:.3f}".rstrip("0").rstrip(".")
-    return text or "0"
 
 
 # --------------------------------------------------------------------------------------------- files
@@ -401,7 +397,7 @@ def decompose_to_files(
 
 
 def layers_method(rgb8: np.ndarray, config: Any = None) -> tuple[list[Layer], bool]:
-    """`seedgen vectorize --method layers`: an entry for vectorize.vectorize_run.LAYER_METHODS.
+    """`seedgen vectorize --method layers`: the CLI registers it with vectorize (`register_method`).
 
     Takes the (H, W, 3) uint8 image and a VectorizeConfig (its `seed`, `layers`, `params`, `steps` and
     `soft_edges` when it has them); returns vectorize Layers on the image's own canvas and False (never

@@ -26,7 +26,8 @@ from torch import nn
 from tqdm import tqdm
 
 from augment.output import png_bytes, write_atomic
-from seedgen.image_folder import ImageFolder
+from seedgen.device import pick_device
+from seedgen.image_folder import ImageFolder, image_grid
 from seedgen.layered import (
     MODEL_NAME,
     LayeredConfigError,
@@ -39,13 +40,14 @@ from seedgen.layered import (
     render_stack,
 )
 from seedgen.snapshot import CheckpointError, load_snapshot, load_state_strict, save_snapshot
-from seedgen.training_loop import image_grid
 
 SNAPSHOT_PREFIX = "snapshot-"
 
 
 class LayeredTrainingError(ValueError):
     """A training or fitting request that cannot run (one line, fit to show a user)."""
+
+    exit_code = 1  # an input could not be used (seedgen.failure)
 
 
 # --------------------------------------------------------------------------------------------- config
@@ -179,21 +181,13 @@ def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor, 
 # --------------------------------------------------------------------------------------------- training
 
 
-def resolve_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise LayeredTrainingError(f"device {name}: CUDA is not available on this machine")
-    return torch.device(name)
-
-
 def snapshot_path(run_dir: Path, images: int) -> Path:
     return run_dir / f"{SNAPSHOT_PREFIX}{images:010d}.safetensors"
 
 
 def latest_snapshot(run_dir: str | Path) -> Path | None:
-    """The newest layered snapshot in a run folder, or None."""
-    found = sorted(Path(run_dir).glob(f"{SNAPSHOT_PREFIX}*.safetensors"))
+    """The newest numbered layered snapshot in a run folder, or None."""
+    found = sorted(Path(run_dir).glob(f"{SNAPSHOT_PREFIX}[0-9]*.safetensors"))
     return found[-1] if found else None
 
 
@@ -208,9 +202,12 @@ def _binary_loss(masks: torch.Tensor) -> torch.Tensor:
     return (masks * (1 - masks)).mean()
 
 
-def _gan_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device) -> tuple[dict[str, float], int]:
+def _gan_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device,
+              left: int) -> tuple[dict[str, float], int]:
+    """n_critic critic steps, fewer when `left` real images end the run sooner, then one generator step."""
     batch = cfg.batch
-    for _ in range(cfg.n_critic):
+    critic_steps = min(cfg.n_critic, -(-left // batch))  # left > 0: at least one
+    for _ in range(critic_steps):
         real = _batch(images, rng, batch, cfg.model.resolution, device)
         z = torch.randn(batch, cfg.model.z_dim, generator=gen).to(device)
         mix = torch.rand(batch, 1, 1, 1, generator=gen).to(device)
@@ -231,10 +228,12 @@ def _gan_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device) 
     loss_g.backward()
     opt_g.step()
     stats = {"g": loss_g.item(), "d": loss_d.item(), "gp": gp.item(), "w_dist": (d_real - d_fake).item()}
-    return stats, cfg.n_critic * batch
+    return stats, critic_steps * batch
 
 
-def _recon_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device) -> tuple[dict[str, float], int]:
+def _recon_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device,
+                left: int) -> tuple[dict[str, float], int]:
+    """One batch (so never more than a batch past the `left` images that end the run)."""
     real = _batch(images, rng, cfg.batch, cfg.model.resolution, device)
     stats: dict[str, float] = {}
     if cfg.adv_weight:
@@ -309,7 +308,7 @@ def train_layered(
         saved_model = LayeredModelConfig.from_json(snapshot.config.get(MODEL_NAME) or {})
         if saved_model != cfg.model:
             cfg = replace(cfg, model=saved_model)  # the weights decide the architecture
-    device = resolve_device(cfg.device)
+    device = pick_device(cfg.device)
     skipped: list[str] = []
     images = ImageFolder(data_dir, min_resolution=16, max_resolution=4096, warn=skipped.append)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -336,7 +335,7 @@ def train_layered(
     while seen < total:
         began = time.perf_counter()
         rng, gen = _step_generators(cfg.seed, step)
-        losses, consumed = step_fn(G, D, opt_g, opt_d, images, cfg, rng, gen, device)
+        losses, consumed = step_fn(G, D, opt_g, opt_d, images, cfg, rng, gen, device, total - seen)
         elapsed = time.perf_counter() - began
         busy += elapsed
         shown += consumed
@@ -412,7 +411,7 @@ def _save(run_dir: Path, G, D, opt_g, opt_d, cfg: LayeredConfig, step: int, seen
     path = snapshot_path(run_dir, seen)
     state = {"step": step, "images": seen, "kimg": seen / 1000, "losses": losses}
     save_snapshot(path, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, _checkpoint_config(cfg), state)
-    old = sorted(run_dir.glob(f"{SNAPSHOT_PREFIX}*.safetensors"))[: -cfg.keep_snapshots]
+    old = sorted(run_dir.glob(f"{SNAPSHOT_PREFIX}[0-9]*.safetensors"))[: -cfg.keep_snapshots]
     for weights in old:
         weights.unlink(missing_ok=True)
         weights.with_suffix(".json").unlink(missing_ok=True)
@@ -616,7 +615,7 @@ def decompose_image(
     cfg = config or DecomposeConfig()
     overrides = {k: v for k, v in dict(layers=layers, params=params, steps=steps, seed=seed).items() if v is not None}
     cfg = replace(cfg, **overrides).validate()
-    device = resolve_device(cfg.device)
+    device = pick_device(cfg.device)
     target = _image_tensor(rgb, cfg.resolution).to(device)
     res = cfg.resolution
     pixels = target[0].reshape(3, -1).T  # (P, 3)

@@ -38,6 +38,8 @@ OUR_CLASS: dict[str, type[nn.Module]] = {"Generator": Generator, "Discriminator"
 class PickleError(ValueError):
     """The file is not an official StyleGAN2-ADA network pickle we can read safely (one-line reason)."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 @dataclass
 class PersistentObject:

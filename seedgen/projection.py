@@ -9,6 +9,8 @@ be a dead point: in a fresh DCGAN every ReLU sits exactly at 0 there and no grad
 """
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -35,10 +37,12 @@ def _multiscale_mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return loss
 
 
-def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed: int = 0) -> tuple[torch.Tensor, float]:
+def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed: int = 0,
+            progress: Callable[[int, int], None] | None = None) -> tuple[torch.Tensor, float]:
     """The latent whose render best matches an (H, W, 3) uint8 image, and the final loss.
 
     `seed` seeds any randomness a model's render draws, in a forked RNG: the caller's global state is untouched.
+    `progress(step, steps)` is called after each optimizer step (it does not change the result).
     """
     target = _target_tensor(model, rgb)
     loss = torch.tensor(0.0)
@@ -47,11 +51,13 @@ def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed:
         latent = _start(model, target, seed).clone().requires_grad_(True)
         opt = torch.optim.Adam([latent], lr=PROJECT_LR)
         with torch.enable_grad():
-            for _ in range(steps):
+            for step in range(1, steps + 1):
                 opt.zero_grad(set_to_none=True)
                 loss = _multiscale_mse(model.render(latent), target)
                 loss.backward()
                 opt.step()
+                if progress is not None:
+                    progress(step, steps)
     return latent.detach(), float(loss.detach())
 
 

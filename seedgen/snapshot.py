@@ -47,6 +47,8 @@ BUILDABLE_CLASSES: dict[str, tuple[str, str]] = {
 class CheckpointError(Exception):
     """A checkpoint cannot be read: missing, truncated, corrupted, or not one of ours (one-line message)."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 @dataclass
 class Snapshot:

@@ -13,16 +13,15 @@ import typing
 from dataclasses import dataclass
 from typing import Any
 
+from seedgen.failure import ConfigError  # shared by every model family's options
+
 PRESETS = ("small", "auto", "paper256", "stylegan2", "dcgan")
+CPU_PRESETS = ("small", "dcgan")  # sized to train on a CPU; the others are the official GPU configs
 MODELS = ("stylegan2", "dcgan")
 AUG_MODES = ("ada", "noaug", "fixed")
 AUGPIPE_NAMES = ("blit", "geom", "color", "bg", "bgc")   # the sets seedgen.ada.AUGPIPES defines
 MIN_RESOLUTION = 32
 MAX_RESOLUTION = 1024
-
-
-class ConfigError(ValueError):
-    """An option value that cannot work (one-line message naming the option)."""
 
 
 @dataclass

@@ -32,28 +32,38 @@ import numpy as np
 import torch
 from torch import nn
 
-from augment.output import png_bytes, write_atomic, write_json_atomic
+from augment.output import one_line, png_bytes, write_atomic, write_json_atomic
 from seedgen import __version__
 from seedgen.ada import AdaptiveP, AugmentPipe
-from seedgen.image_folder import BatchStream, DatasetError, ImageFolder, ShardedOrder
+from seedgen.device import pick_device
+from seedgen.image_folder import BatchStream, DatasetError, ImageFolder, ShardedOrder, image_grid
 from seedgen.loss import LogisticGANLoss, StyleGAN2Loss
 from seedgen.snapshot import (CheckpointError, build_networks, checkpoint_kind, checkpoint_paths, load_networks,
                               load_snapshot, save_networks, save_snapshot)
-from seedgen.train_config import MIN_RESOLUTION, ConfigError, TrainingConfig, apply_options, preset
+from seedgen.train_config import CPU_PRESETS, MIN_RESOLUTION, ConfigError, TrainingConfig, apply_options, preset
 
 LATEST = "snapshot-latest"
 OPTIONS_FILE = "training_options.json"
 # Options that may change when a run is resumed (length, cadence and speed); all others must match.
 RESUMABLE_CHANGES = frozenset({"total_kimg", "tick_kimg", "snap_kimg", "grid", "workers", "data_cache_mb",
                                "cpu_threads", "allow_tf32", "cudnn_benchmark"})
+# A GPU-sized config on a CPU is warned about once, with the speed measured over this many training steps after
+# the first, or sooner when they take this many seconds. The first step is left out: it warms up and runs both
+# lazy regularizations (measured at 64 px 'auto' on the 2-core CPU: 110 s, then about 60 s a step).
+CPU_WARNING_STEPS = 3
+CPU_WARNING_SECONDS = 60.0
 
 
 class TrainingError(Exception):
     """A run that cannot start or go on (one line naming the file or option and the reason)."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 class RunDirError(TrainingError):
     """RUN_DIR conflicts with the request (a usage error: choose another -o or the original options)."""
+
+    exit_code = 2
 
 
 # ------------------------------------------------------------------------------------------------
@@ -111,11 +121,6 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
 }
 
 
-def register_model(family: ModelFamily) -> None:
-    """Make another GAN family trainable by this loop (`--model NAME`)."""
-    MODEL_FAMILIES[family.name] = family
-
-
 # ------------------------------------------------------------------------------------------------
 # Results and helpers.
 
@@ -156,7 +161,7 @@ class _Distributed:
         self.rank = int(os.environ.get("RANK", "0"))
         self.local_rank = int(os.environ.get("LOCAL_RANK", "0"))
         self.active = self.world_size > 1
-        self.device = _pick_device(device_request, self.local_rank)
+        self.device = pick_device(device_request, self.local_rank)
         self._owns_group = False
         if self.active and not torch.distributed.is_initialized():
             backend = "nccl" if self.device.type == "cuda" else "gloo"
@@ -194,40 +199,14 @@ class _Distributed:
             torch.distributed.destroy_process_group()
 
 
-def _pick_device(request: str, local_rank: int) -> torch.device:
-    if request not in ("auto", "cpu", "cuda") and not request.startswith("cuda:"):
-        raise ConfigError(f"--device must be auto, cpu or cuda, got {request!r}")
-    if request == "cpu" or (request == "auto" and not torch.cuda.is_available()):
-        return torch.device("cpu")
-    if not torch.cuda.is_available():
-        raise ConfigError("--device cuda: no CUDA GPU is available here")
-    if request.startswith("cuda:"):
-        return torch.device(request)
-    return torch.device("cuda", local_rank % torch.cuda.device_count())
-
-
 def default_preset(device: torch.device) -> str:
     """'auto' (the official config) on a GPU, 'small' on a CPU, where 'auto' would take days per kimg."""
     return "auto" if device.type == "cuda" else "small"
 
 
-def image_grid(images: np.ndarray, grid: tuple[int, int]) -> np.ndarray:
-    """[N, C, H, W] uint8 -> one [gh*H, gw*W, C] image, row-major."""
-    gw, gh = grid
-    n, c, h, w = images.shape
-    if n < gw * gh:
-        images = np.concatenate([images, np.zeros((gw * gh - n, c, h, w), images.dtype)])
-    return images[: gw * gh].reshape(gh, gw, c, h, w).transpose(0, 3, 1, 4, 2).reshape(gh * h, gw * w, c)
-
-
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """Generator output on the [-1, 1] scale -> uint8 [N, C, H, W]."""
     return (images.float() * 127.5 + 128).clamp(0, 255).to(torch.uint8).cpu().numpy()
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
 
 
 # ------------------------------------------------------------------------------------------------
@@ -264,8 +243,13 @@ class TrainingRun:
             self._log(line)
 
     def warn(self, line: str) -> None:
-        """Warnings are shown even when status lines are off."""
-        if self.dist.rank == 0:
+        """Warnings are shown even when status lines are off (above the progress bar, when there is one)."""
+        if self.dist.rank != 0:
+            return
+        if self.bar is None:
+            self._warn(line)
+            return
+        with self.bar.external_write_mode(file=sys.stderr):
             self._warn(line)
 
     # -- the run ------------------------------------------------------------------------------------
@@ -314,7 +298,7 @@ class TrainingRun:
         try:
             saved = TrainingConfig.from_dict(self.snapshot.config["training"])
         except (KeyError, TypeError, ConfigError) as error:
-            raise CheckpointError(f"{path}: no usable training config ({_one_line(error)})") from None
+            raise CheckpointError(f"{path}: no usable training config ({one_line(error)})") from None
         changes = {k: getattr(self.requested, k) for k in RESUMABLE_CHANGES}
         self.config = apply_options(replace(saved, **changes), **overrides)
         if self.config.resolution != self.dataset.resolution:
@@ -343,7 +327,7 @@ class TrainingRun:
             try:
                 return json.loads(options_file.read_text(encoding="utf-8"))
             except (OSError, json.JSONDecodeError) as error:
-                raise RunDirError(f"{options_file}: unreadable ({_one_line(error)})") from None
+                raise RunDirError(f"{options_file}: unreadable ({one_line(error)})") from None
         if self.run_dir.is_dir() and any(not p.name.startswith(".") for p in self.run_dir.iterdir()):
             raise RunDirError(f"{self.run_dir}: not empty and not a seedgen training run; choose a new or empty -o")
         return None
@@ -384,7 +368,7 @@ class TrainingRun:
             try:
                 G, D = family.build(config)
             except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as error:
-                raise ConfigError(f"cannot build {config.model} networks from these options ({_one_line(error)})") from None
+                raise ConfigError(f"cannot build {config.model} networks from these options ({one_line(error)})") from None
             nets = {"G": G, "D": D, "G_ema": copy.deepcopy(G)}
         self.G, self.D, self.G_ema = (nets[k].to(device) for k in ("G", "D", "G_ema"))
         self.G.train()
@@ -400,7 +384,7 @@ class TrainingRun:
         try:
             frozen = family.freeze(self.D, config.freezed) if config.freezed else []
         except ValueError as error:
-            raise ConfigError(f"--freezed {config.freezed}: {_one_line(error)}") from None
+            raise ConfigError(f"--freezed {config.freezed}: {one_line(error)}") from None
         if frozen:
             self.log(f"Freeze-D: {len(frozen)} discriminator block(s) frozen ({', '.join(frozen)})")
         g_params = [p for p in self.G.parameters() if p.requires_grad]
@@ -486,12 +470,12 @@ class TrainingRun:
             try:
                 opt.load_state_dict(self.snapshot.optimizers[key])
             except (KeyError, ValueError) as error:
-                raise CheckpointError(f"{self.latest}: optimizer {key} does not fit ({_one_line(error)})") from None
+                raise CheckpointError(f"{self.latest}: optimizer {key} does not fit ({one_line(error)})") from None
         try:
             self.cur_nimg, self.cur_tick = int(state["cur_nimg"]), int(state["tick"])
             self.batch_idx, self.position = int(state["batch_idx"]), int(state["sample_position"])
         except (KeyError, TypeError, ValueError) as error:
-            raise CheckpointError(f"{self.latest}: snapshot state is incomplete ({_one_line(error)})") from None
+            raise CheckpointError(f"{self.latest}: snapshot state is incomplete ({one_line(error)})") from None
         if self.ada is not None and state.get("ada"):
             self.ada.load_state_dict(state["ada"], device)
         elif self.augment is not None:
@@ -561,16 +545,21 @@ class TrainingRun:
         self.stats: dict[str, float] = {}
         self.network_snapshots: list[Path] = []
         busy, shown = 0.0, 0
+        clock = _StepClock() if device.type == "cpu" and config.cfg not in CPU_PRESETS else None
         tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
         try:
             while self.cur_nimg < total_nimg:
                 step_start = time.time()
                 self._step()
-                busy += time.time() - step_start
+                step_seconds = time.time() - step_start
+                busy += step_seconds
                 shown += config.batch
                 if self.bar is not None:
                     self.bar.update(min(self.cur_nimg, total_nimg) - self.bar.n)
                 done = self.cur_nimg >= total_nimg
+                if clock is not None and clock.measured(step_seconds, config.batch, done):
+                    self.warn(cpu_speed_warning(config, clock.sec_per_kimg(), self.start_nimg))
+                    clock = None
                 if done or self.cur_nimg >= tick_start_nimg + config.tick_kimg * 1000:
                     self._tick(tick_start_nimg, tick_start_time, done)
                     tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
@@ -737,6 +726,47 @@ class TrainingRun:
             self._log(line)
 
 
+class _StepClock:
+    """Times training steps, the first one left out unless it is all there is (CPU_WARNING_STEPS)."""
+
+    def __init__(self) -> None:
+        self.first: tuple[float, int] | None = None
+        self.seconds, self.images, self.steps = 0.0, 0, 0
+
+    def measured(self, seconds: float, images: int, done: bool) -> bool:
+        """Add one step; True once enough is measured (or the run is over)."""
+        if self.first is None:
+            self.first = (seconds, images)
+        else:
+            self.seconds, self.images, self.steps = self.seconds + seconds, self.images + images, self.steps + 1
+        return done or self.steps >= CPU_WARNING_STEPS or self.seconds >= CPU_WARNING_SECONDS
+
+    def sec_per_kimg(self) -> float:
+        seconds, images = (self.seconds, self.images) if self.images else self.first
+        return seconds / images * 1000
+
+
+def cpu_speed_warning(config: TrainingConfig, sec_per_kimg: float, start_nimg: int = 0) -> str:
+    """The one line telling that a GPU-sized config is training on a CPU: measured speed and time to go."""
+    kimg = max(config.total_kimg - start_nimg / 1000, 0.0)
+    left = f"the {kimg:g} kimg left of {config.total_kimg:g}" if start_nimg else f"{kimg:g} kimg"
+    return (f"warning: --cfg {config.cfg} on a CPU: {_rough(sec_per_kimg)} s/kimg measured, "
+            f"about {_duration(sec_per_kimg * kimg)} for {left}; --cfg small trains on a CPU")
+
+
+def _duration(seconds: float) -> str:
+    """A rough length of time, in the unit a person would say it in (45 s, 67 min, 57 h, 4.6 days)."""
+    for unit, size, limit in (("s", 1, 90), ("min", 60, 90 * 60), ("h", 3600, 100 * 3600)):
+        if seconds < limit:
+            return f"{_rough(seconds / size)} {unit}"
+    return f"{_rough(seconds / 86400)} days"
+
+
+def _rough(value: float) -> str:
+    """Two significant digits below 10, whole numbers above: 0.039, 3.2, 412."""
+    return f"{value:.2g}" if value < 10 else f"{value:.0f}"
+
+
 def weights_checksum(modules: list[nn.Module]) -> str:
     """Short SHA-256 of every parameter's bytes: equal on all ranks when data parallelism kept them in sync."""
     import hashlib
@@ -784,4 +814,4 @@ def train(data_dir: str | os.PathLike, run_dir: str | os.PathLike, *, cfg: str |
 
 
 __all__ = ["train", "TrainingRun", "TrainingResult", "TrainingError", "RunDirError", "ModelFamily",
-           "MODEL_FAMILIES", "register_model", "DatasetError", "CheckpointError", "ConfigError", "LATEST"]
+           "MODEL_FAMILIES", "DatasetError", "CheckpointError", "ConfigError", "LATEST"]

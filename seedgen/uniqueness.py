@@ -40,6 +40,8 @@ BOUND_VERSIONS = (2,)  # fingerprint versions whose layout the lower bound was c
 class UniquenessIndexError(ValueError):
     """A library's index cannot be read (damaged, or written by another fingerprint version): one line."""
 
+    exit_code = 1  # an input could not be used (seedgen.failure)
+
 
 def _bound_supported() -> bool:
     return FINGERPRINT_VERSION in BOUND_VERSIONS and all(

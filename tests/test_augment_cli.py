@@ -47,10 +47,10 @@ def test_batch_reports_bad_files_and_writes_the_good_ones(tmp_path):
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
     for bad in BAD:
-        matching = [line for line in lines if line.startswith(str(lib / bad) + ": ")]
+        matching = [line for line in lines if line.startswith(f"seedgen augment: {lib / bad}: ")]
         assert len(matching) == 1, (bad, lines)
     assert any("entity bomb" in line for line in lines)
-    assert lines[-1] == "augment: 3 ok, 2 failed"
+    assert lines[-1] == "seedgen augment: 3 ok, 2 failed"
     assert "Traceback" not in result.output
     files = outputs(out)
     expected = {f"{Path(g).with_suffix('').as_posix()}_v{i:03d}{Path(g).suffix}" for g in GOOD for i in range(3)}
@@ -147,7 +147,7 @@ def test_empty_library_and_output_inside_the_library(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = run(str(empty), "-o", str(tmp_path / "out"), "-q")
-    assert result.exit_code == 1 and "no .svg or .pdf seeds found" in result.stderr
+    assert result.exit_code == 2 and "no .svg or .pdf seeds found" in result.stderr  # an empty folder: usage
     lib = tmp_path / "seeds"
     write(lib / "a.svg", full_rect_seed())
     assert run(str(lib), "-n", "2", "-o", str(lib / "variants"), "-q").exit_code == 0
@@ -177,5 +177,5 @@ def test_progress_bar_keeps_each_failure_on_its_own_line(tmp_path):
     assert result.exit_code == 1
     lines = [line.split("\r")[-1] for line in result.stderr.splitlines()]  # what a terminal leaves visible
     for bad in BAD:
-        assert sum(line.startswith(str(lib / bad) + ": ") for line in lines) == 1, lines
+        assert sum(line.startswith(f"seedgen augment: {lib / bad}: ") for line in lines) == 1, lines
     assert "wrote 3 variants to" in result.stdout

@@ -447,3 +447,41 @@ def test_generate_job_end_to_end(tmp_path, library):
             thumb = Image.open(io.BytesIO(client.get(f"/api/seeds/{seed_id}/thumbnail", params={"size": 64},
                                                      headers=AUTH).content))
             assert max(thumb.size) == 64
+
+
+def test_options_and_the_request_model_are_seedgens_declaration(library):
+    """GET /api/options and the GenerateRequest schema carry GenerateConfig's defaults, ranges and choices (with
+    the bridge's own cap on seeds per job); one seed range everywhere, exact up to 2**63-1."""
+    from plugin_bridge.settings import MAX_GENERATE_N
+    from seedgen.generate import GenerateConfig
+
+    declared = GenerateConfig.options()
+    with BridgeThread(library, TOKEN, BridgeConfig(port=0), start_jobs=False) as running, \
+            httpx.Client(base_url=running.url, timeout=30) as client:
+        options = client.get("/api/options", headers=AUTH).json()["generate"]
+        schema = client.get("/openapi.json").json()["components"]["schemas"]["GenerateRequest"]["properties"]
+        assert list(options) == list(schema)
+        for name, option in options.items():
+            spec = declared[name]
+            assert option["choices"] == (list(spec.choices) or None), name
+            assert option["help"] and schema[name]["description"] == option["help"], name
+            if spec.range:
+                top = min(spec.range[1], MAX_GENERATE_N) if name == "n" else spec.range[1]
+                assert (option["min"], option["max"]) == (spec.range[0], top), name
+            if name not in ("n", "formats"):  # the panel's defaults: a screenful of seeds, every format
+                assert option["default"] == spec.default, name
+        assert options["n"]["default"] == 8 and options["n"]["max"] == MAX_GENERATE_N
+        assert options["formats"]["default"] == ["svg", "pdf", "png"]
+        assert options["seed"] == {**options["seed"], "min": 0, "max": 2**63 - 1}
+        assert "A4" in options["size"]["presets"]
+
+        top = 2**63 - 1  # beyond JavaScript's exact integers: a client may send it as a decimal string
+        for seed in (top, str(top)):
+            accepted = client.post("/api/jobs/generate", json={"n": 1, "seed": seed}, headers=AUTH)
+            assert accepted.status_code == 202, accepted.text
+            assert accepted.json()["params"]["seed"] == top
+        refused = client.post("/api/jobs/generate", json={"n": 1, "seed": top + 1}, headers=AUTH)
+        assert refused.status_code == 422 and refused.json()["detail"].startswith("seed: Input should be less")
+        upload = client.post("/api/jobs/vectorize", headers=AUTH, data={"seed": str(top)},
+                             files={"file": ("a.png", png_bytes((8, 8), "red"))})
+        assert upload.status_code == 202 and upload.json()["params"]["seed"] == top

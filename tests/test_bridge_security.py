@@ -89,6 +89,7 @@ PROTECTED = [
     ("GET", "/api/version"),
     ("GET", "/api/library"),
     ("GET", "/api/models"),
+    ("GET", "/api/options"),
     ("GET", "/api/jobs"),
     ("GET", "/api/jobs/0123456789abcdef0123456789abcdef"),
     ("POST", "/api/jobs/generate"),

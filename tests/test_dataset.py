@@ -119,12 +119,12 @@ def test_cli_reports_bad_files_and_never_overwrites(tmp_path):
     result = runner.invoke(main, args)
     assert result.exit_code == 1, result.output
     lines = result.stderr.strip().splitlines()
-    bad = [line for line in lines if not line.startswith("dataset:")]
+    bad = [line for line in lines if not line.startswith("seedgen dataset: 3 ok")]
     assert len(bad) == 3
-    assert any(line.startswith(f"{seeds / 'broken.svg'}: ") for line in bad)
-    assert any(line.startswith(f"{seeds / 'bomb.svg'}: ") and "entity" in line for line in bad)
-    assert any(line.startswith(f"{seeds / 'fake.pdf'}: ") and "not an SVG" in line for line in bad)
-    assert lines[-1] == "dataset: 3 ok, 3 failed"
+    assert any(line.startswith(f"seedgen dataset: {seeds / 'broken.svg'}: ") for line in bad)
+    assert any(line.startswith(f"seedgen dataset: {seeds / 'bomb.svg'}: ") and "entity" in line for line in bad)
+    assert any(line.startswith(f"seedgen dataset: {seeds / 'fake.pdf'}: ") and "not an SVG" in line for line in bad)
+    assert lines[-1] == "seedgen dataset: 3 ok, 3 failed"
     manifest = json.loads((out / "dataset.json").read_text())
     files = sorted(e["file"] for e in manifest["images"])
     assert files == ["geometric-000.svg.00.png", "geometric-000.svg.01.png", "more/blobs-003.svg.00.png",
@@ -168,7 +168,7 @@ def test_usage_errors(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = runner.invoke(main, ["dataset", str(empty), "-o", str(tmp_path / "d2")])
-    assert result.exit_code == 1 and "no seeds found" in result.stderr
+    assert result.exit_code == 2 and "no seeds found" in result.stderr  # an empty folder: usage
     assert "Example" in runner.invoke(main, ["dataset", "--help"]).output
     with pytest.raises(OutputExists):
         (tmp_path / "d3").mkdir()

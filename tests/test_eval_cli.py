@@ -103,7 +103,7 @@ def test_eval_writes_report_and_metrics_and_refuses_to_overwrite(library):
 
     before = (library["out"] / "metrics.json").read_bytes()
     again = run(*base_args(library))
-    assert again.exit_code == 2
+    assert again.exit_code == 1  # an output exists (seedgen.failure)
     assert "already exists" in again.output and "Traceback" not in again.output
     assert (library["out"] / "metrics.json").read_bytes() == before
     replaced = run(*base_args(library), "--overwrite", "--seed", "0")
@@ -120,12 +120,15 @@ def test_bad_files_are_reported_and_the_batch_goes_on(library):
     result = run(*[a for a in base_args(library) if a != "--quiet"])  # skips are listed unless --quiet
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert any(line.startswith(str(gen / "broken.svg") + ": ") for line in lines)
+    assert any(line.startswith(f"seedgen eval: {gen / 'broken.svg'}: ") for line in lines)
     assert any(str(gen / "notes.xyz") in line and "skipped" in line for line in lines)
-    assert any("repeat a seed in another format" in line for line in lines)
+    assert f"generated: {gen}: 14 seed files taken, 3 skipped (1 unknown file, 1 other format of a seed, " \
+           "1 sidecar)" in result.stdout.splitlines()
     assert "1 failed" in result.output and "Traceback" not in result.output
     metrics = json.loads((library["out"] / "metrics.json").read_text())
     assert metrics["counts"]["generated"] == 13
+    assert metrics["inputs"]["files"]["generated"] == {
+        "taken": 14, "skipped": 3, "skipped_by_reason": {"not_a_seed": 1, "other_format": 1, "sidecar": 1}}
     labels = [row["seed"] for row in metrics["suitability"]["generated"]["per_seed"]]
     assert "g0.svg" in labels and "g0.png" not in labels and "broken.svg" not in labels
 
@@ -134,8 +137,8 @@ def test_an_empty_folder_is_a_one_line_error(tmp_path, library):
     empty = tmp_path / "empty"
     empty.mkdir()
     result = run(str(empty), "--reference", str(library["reference"]), "-o", str(library["out"]), "--quiet")
-    assert result.exit_code == 1
-    assert result.output.strip() == f"error: {empty}: no seed files (SVG, PDF, PNG or JPEG)"
+    assert result.exit_code == 2  # an empty input folder is a usage error (seedgen.failure)
+    assert result.output.strip() == f"seedgen eval: {empty}: no seed files (SVG, PDF, PNG or JPEG)"
     assert not library["out"].exists()
     unreadable = tmp_path / "unreadable"
     unreadable.mkdir()
@@ -143,7 +146,7 @@ def test_an_empty_folder_is_a_one_line_error(tmp_path, library):
     (unreadable / "b.png").write_bytes(b"\x89PNG\r\n\x1a\nbroken")
     result = run(str(unreadable), "--reference", str(library["reference"]), "-o", str(library["out"]), "--quiet")
     assert result.exit_code == 1
-    assert f"error: {unreadable}: no readable seeds" in result.output and "Traceback" not in result.output
+    assert f"seedgen eval: {unreadable}: no readable seeds" in result.output and "Traceback" not in result.output
     assert f"{unreadable / 'a.svg'}: " in result.output
 
 
@@ -152,3 +155,31 @@ def test_help_shows_a_real_example_and_missing_reference_is_a_usage_error(librar
     assert "seedgen eval out/generated --reference" in help_text
     missing = CliRunner().invoke(main, ["eval", str(library["generated"]), "-o", str(library["out"])])
     assert missing.exit_code == 2 and "--reference" in missing.output
+
+
+def test_a_folder_written_by_generate_is_scored_one_seed_per_seed(library, tmp_path):
+    """generate writes each seed as SVG + PDF + a PNG preview + a JSON sidecar, and a contact sheet (HTML + PNG):
+    eval scores the SVGs alone and says what it took and what it skipped."""
+    gen = tmp_path / "from-generate"
+    made = CliRunner().invoke(main, ["generate", "--n", "3", "--svg", "--pdf", "--png", "--size", "256", "--seed",
+                                     "1", "--quiet", "-o", str(gen)], catch_exceptions=False)
+    assert made.exit_code == 0, made.output
+    assert {p.name for p in gen.iterdir() if not p.name.startswith(".")} == {
+        "contact-s1.html", "contact-s1.png",
+        *(f"s1-{k:03d}.{ext}" for k in range(3) for ext in ("svg", "pdf", "png", "json"))}
+    result = run(str(gen), "--reference", str(library["reference"]), "-o", str(library["out"]), "--size", "64",
+                 "--quiet")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((library["out"] / "metrics.json").read_text())
+    assert metrics["counts"]["generated"] == 3
+    assert [row["seed"] for row in metrics["suitability"]["generated"]["per_seed"]] == [
+        "s1-000.svg", "s1-001.svg", "s1-002.svg"]
+    assert metrics["inputs"]["files"] == {
+        "generated": {"taken": 3, "skipped": 11,
+                      "skipped_by_reason": {"contact_sheet": 2, "other_format": 6, "sidecar": 3}},
+        "reference": {"taken": 5, "skipped": 0, "skipped_by_reason": {}}}
+    lines = result.stdout.splitlines()
+    assert f"generated: {gen}: 3 seed files taken, 11 skipped (2 contact sheets, 6 other formats of seeds, " \
+           "3 sidecars)" in lines
+    assert f"reference: {library['reference']}: 5 seed files taken, 0 skipped" in lines
+    assert "seedgen eval: 8 ok, 0 failed, 11 skipped" in lines

@@ -509,7 +509,7 @@ def test_unusable_model_files(kind, expected, models, library, tmp_path):
     before = snapshot(library)
     result = run_cli("--n", "2", "--model", model, "--seed", "1", "--overwrite", "--quiet", "-o", str(library))
     line = one_line_error(result)
-    assert result.exit_code == 1 and expected in line, line
+    assert result.exit_code == (2 if kind == "missing" else 1) and expected in line, line  # missing path: usage
     assert snapshot(library) == before
 
 
@@ -520,7 +520,7 @@ def test_unusable_model_files(kind, expected, models, library, tmp_path):
     (["--size", "12 parsecs"], 2, "--size:"),
     (["--colors", "1"], 2, "--colors must be 2..32"),
     (["--seed", "-1"], 2, "--seed must be"),
-    (["--like", "{lib}/nothing-here.svg"], 1, "nothing-here.svg: no such file"),
+    (["--like", "{lib}/nothing-here.svg"], 2, "nothing-here.svg: no such file"),  # a missing input path: usage
 ])
 def test_bad_options(args, code, expected, models, library):
     before = snapshot(library)
@@ -561,3 +561,49 @@ def test_generate_error_is_one_line_for_the_bridge(models, tmp_path):
         generate_seeds(tmp_path / "x", GenerateConfig(n=1, model=str(models["stylegan2"]), palette="???"))
     assert caught.value.usage and "\n" not in str(caught.value)
     assert not (tmp_path / "x").exists()
+
+
+def test_cli_options_are_made_from_generate_config():
+    """Each option of `seedgen generate` has GenerateConfig's name, default, choices and range (in its help)."""
+    from seedgen.commands.generate import command
+
+    params = {p.name: p for p in command.params}
+    for spec in GenerateConfig.options().values():
+        if spec.name == "formats":
+            for fmt in spec.choices:
+                assert params[fmt].is_flag and params[fmt].opts == [f"--{fmt}"]
+            assert "the default when no format flag is given" in params["svg"].help
+            continue
+        if spec.flag is None:
+            assert spec.name not in params  # batch, max_tries, contact_sheet: set by code, not the CLI
+            continue
+        option = params[spec.name]
+        assert spec.flag in option.opts and option.default == spec.default, spec.name
+        assert list(getattr(option.type, "choices", spec.choices)) == list(spec.choices), spec.name
+        if spec.range:
+            assert spec.range_text() in option.help, (spec.name, option.help)
+    assert params["n"].opts == ["-n", "--n"] and "1..10000" in params["n"].help
+    assert params["truncation"].help.startswith("0..2:")
+    assert params["seed"].type.name == "integer" and "0..2**63-1" in params["seed"].help
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--n", "10001"], "--n must be 1..10000, not 10001"),
+    (["--seed", str(2**63)], f"--seed must be 0..2**63-1, not {2**63}"),
+    (["--truncation", "2.5"], "--truncation must be 0..2, not 2.5"),
+    (["--workers", "65"], "--workers must be 0..64"),
+    (["--project-steps", "0"], "--project-steps must be 1..5000"),
+])
+def test_declared_ranges_are_what_the_cli_refuses(args, expected, tmp_path):
+    result = run_cli(*args, "--quiet", "-o", str(tmp_path / "out"))
+    line = one_line_error(result)
+    assert result.exit_code == 2 and expected in line, line
+    assert not (tmp_path / "out").exists()
+
+
+def test_the_largest_seed_is_accepted():
+    top = GenerateConfig.options()["seed"].range[1]
+    assert top == 2**63 - 1
+    assert GenerateConfig(seed=top).validate().seed == top
+    with pytest.raises(GenerateError, match="--seed must be 0..2\\*\\*63-1"):
+        GenerateConfig(seed=top + 1).validate()

@@ -69,6 +69,18 @@ def test_train_model_layered_writes_a_loadable_snapshot_and_resumes(layered_run)
     assert json.loads(last.with_suffix(".json").read_text())["state"]["images"] >= 20
 
 
+def test_train_layered_stops_at_the_requested_kimg(tmp_path):
+    """A GAN step shows the critic n_critic (5) batches: with batch 4, --kimg 0.03 is one whole step (20 images)
+    and one of 3 critic batches (12), not two whole steps (40): the run stops within one batch of 30 images."""
+    data = _seed_images(tmp_path / "data", count=4)
+    batch_4 = [arg if arg != "2" else "4" for arg in LAYERED]
+    result = invoke("train", str(data), "-o", str(tmp_path / "run"), *batch_4, "--kimg", "0.03")
+    assert result.exit_code == 0, result.output
+    assert "0.032 kimg, 2 steps" in result.output
+    state = json.loads(_snapshots(tmp_path / "run")[-1].with_suffix(".json").read_text())["state"]
+    assert state["images"] == 32 and state["step"] == 2
+
+
 def test_train_layered_recon_mode(tmp_path):
     data = _seed_images(tmp_path / "data", count=4)
     result = invoke("train", str(data), "-o", str(tmp_path / "run"), *LAYERED, "--mode", "recon", "--kimg", "0.004")
@@ -95,9 +107,10 @@ def test_train_layered_option_errors_are_one_line(tmp_path, args, code, message)
     assert not list((tmp_path / "run").glob("snapshot-*"))
 
 
-def test_train_layered_on_a_missing_folder_exits_1(tmp_path):
+def test_train_layered_on_a_missing_folder_exits_2(tmp_path):
+    """A missing input path is a usage error (seedgen.failure's rule)."""
     result = invoke("train", str(tmp_path / "nowhere"), "-o", str(tmp_path / "run"), *LAYERED, "--kimg", "0.004")
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "nowhere" in result.output and "Traceback" not in result.output
 
 

@@ -19,6 +19,7 @@ import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import httpx
 import pikepdf
 import pytest
 import torch
@@ -27,6 +28,7 @@ from PIL import Image, ImageDraw
 from augment.svg_source import parse_svg
 from plugin_bridge.runner import BridgeThread
 from plugin_bridge.server import UXP_ORIGINS, BridgeConfig
+from plugin_bridge.settings import MAX_GENERATE_N
 from seedgen.networks import Generator
 from seedgen.snapshot import save_networks
 
@@ -138,6 +140,22 @@ def test_generate_browse_and_place(browser, panel_origin, tmp_path):
             page.wait_for_function("document.getElementById('connection').textContent.startsWith('seedgen')",
                                    timeout=STEP_WAIT_MS)
             page.wait_for_selector("#settings", state="hidden", timeout=STEP_WAIT_MS)  # connected: settings fold
+            # the generate form's limits, defaults and size presets come from the bridge (GET /api/options)
+            page.wait_for_function("document.getElementById('count').max !== ''", timeout=STEP_WAIT_MS)
+            options = httpx.get(f"{bridge.url}/api/options", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+            count = options["generate"]["n"]
+            assert page.eval_on_selector("#count", "c => [c.min, c.max, c.value]") == [
+                str(count["min"]), str(count["max"]), str(count["default"])]
+            assert count["max"] == MAX_GENERATE_N
+            assert page.input_value("#size") == options["generate"]["size"]["default"]
+            presets = page.eval_on_selector_all("#size-presets option", "options => options.map(o => o.value)")
+            assert presets == options["generate"]["size"]["presets"] and "A4" in presets
+            page.fill("#count", str(MAX_GENERATE_N + 1))
+            page.click("#generate")  # refused in the panel, with the bridge's limit
+            page.wait_for_function("document.getElementById('message').textContent.startsWith('Count must')",
+                                   timeout=STEP_WAIT_MS)
+            assert page.inner_text("#message") == f"Count must be {count['min']} to {MAX_GENERATE_N}."
+            assert not list((library / ".jobs").glob("*.json"))
 
             # generate two small seeds with the offered model and a preset palette; a progress bar follows the job
             page.wait_for_selector("#model option[value='tiny']", state="attached", timeout=STEP_WAIT_MS)
@@ -154,6 +172,7 @@ def test_generate_browse_and_place(browser, panel_origin, tmp_path):
             jobs = json.loads(next((library / ".jobs").glob("*.json")).read_text())
             assert jobs["state"] == "succeeded" and jobs["params"]["palette"].startswith("#03045E")
             assert jobs["params"]["model"] == "tiny" and jobs["params"]["size"] == "128"
+            assert jobs["params"]["formats"] == options["generate"]["formats"]["default"]  # the bridge's default
             seed_ids = jobs["result"]["seeds"]
             tiles = page.eval_on_selector_all(".tile", "tiles => tiles.map(t => t.dataset.id)")
             assert sorted(tiles) == sorted(seed_ids)

@@ -21,9 +21,6 @@ from augment.rasterize import (
 )
 from augment.svg_source import SeedError
 
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
-BILLION_LAUGHS_PATTERN = CORPUS / "librsvg" / "errors" / "bug515-pattern-billion-laughs.svg"
-
 SEED_SVG = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="100" viewBox="0 0 200 100">'
     '<rect width="200" height="100" fill="#ff0000"/>'
@@ -158,13 +155,13 @@ def test_images_are_decoded_in_the_sandbox_when_asked(tmp_path):
     assert image.shape == (10, 15, 4) and tuple(image[5, 7]) == (0, 200, 0, 255)
 
 
-def test_hang_is_killed_and_the_batch_goes_on(tmp_path):
+def test_hang_is_killed_and_the_batch_goes_on(tmp_path, billion_laughs_pattern):
     good = _write(tmp_path / "good.svg", SEED_SVG)
     with RasterPool(1, timeout_s=2, memory_mb=256) as pool:
-        results = pool.map([good, BILLION_LAUGHS_PATTERN, good], 32)
+        results = pool.map([good, billion_laughs_pattern, good], 32)
     assert [r.ok for r in results] == [True, False, True]
     assert results[1].error == "timed out after 2 s"
-    assert results[1].path == BILLION_LAUGHS_PATTERN
+    assert results[1].path == billion_laughs_pattern
     assert np.array_equal(results[0].image, results[2].image)
 
 
@@ -197,10 +194,10 @@ def test_imap_keeps_order_across_workers(tmp_path, pool):
     assert not results[4].ok
 
 
-def test_abandoned_imap_leaves_the_pool_usable(tmp_path):
+def test_abandoned_imap_leaves_the_pool_usable(tmp_path, billion_laughs_pattern):
     good = _write(tmp_path / "good.svg", SEED_SVG)
     with RasterPool(2, timeout_s=30) as pool:
-        stream = pool.imap([good, BILLION_LAUGHS_PATTERN, BILLION_LAUGHS_PATTERN, good], 16)
+        stream = pool.imap([good, billion_laughs_pattern, billion_laughs_pattern, good], 16)
         assert next(stream).ok
         stream.close()  # the two workers still rendering the bombs are stopped and replaced
         assert pool.render(good, 16).shape == (8, 16, 4)

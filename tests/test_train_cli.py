@@ -7,6 +7,7 @@ import hashlib
 import json
 import os
 import pickle
+import re
 import shutil
 import signal
 import subprocess
@@ -48,7 +49,7 @@ def _train(*args: str) -> object:
 def _one_error_line(result, code: int) -> str:
     assert result.exit_code == code, result.output
     lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert len(lines) == 1 and lines[0].startswith("seedgen train: "), result.stderr  # seedgen.failure's rule
     assert "Traceback" not in result.output
     return lines[0]
 
@@ -263,7 +264,7 @@ def test_resume_from_another_runs_training_snapshot_continues_it(finished_run, t
 
 def test_empty_data_dir(tmp_path: Path) -> None:
     (tmp_path / "data").mkdir()
-    line = _one_error_line(_train(str(tmp_path / "data"), "-o", str(tmp_path / "run"), *TINY), 1)
+    line = _one_error_line(_train(str(tmp_path / "data"), "-o", str(tmp_path / "run"), *TINY), 2)  # usage error
     assert "no images found" in line and str(tmp_path / "data") in line
     assert not (tmp_path / "run").exists()
 
@@ -285,6 +286,22 @@ def test_rgba_and_grayscale_images_are_converted_with_a_warning(tmp_path: Path) 
     assert result.exit_code == 0, result.output
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "RGBA" in warnings[0] and "grayscale" in warnings[0]
+
+
+def test_a_gpu_sized_config_on_a_cpu_warns_once_with_the_measured_speed(tmp_path: Path) -> None:
+    data = _images(tmp_path / "data", 4)
+    tiny = ["auto" if arg == "small" else arg for arg in TINY]  # the official GPU config, with tiny networks
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        result = _train(str(data), "-o", str(tmp_path / "run"), *tiny, "--aug", "noaug", "--kimg", "0.02", "--quiet")
+    finally:
+        torch.set_num_threads(before)
+    assert result.exit_code == 0, result.output
+    warnings = [line for line in result.stderr.splitlines() if "on a CPU" in line]
+    assert len(warnings) == 1, result.stderr  # once: after steps 2-4 of 5 were timed
+    assert re.fullmatch(r"seedgen train: warning: --cfg auto on a CPU: [0-9.]+ s/kimg measured, about [0-9.]+ "
+                        r"(s|min|h|days) for 0\.02 kimg; --cfg small trains on a CPU", warnings[0]), warnings[0]
 
 
 def test_truncated_or_corrupted_checkpoints(finished_run, tmp_path: Path) -> None:

@@ -96,22 +96,27 @@ def test_bad_inputs_fail_one_line_each_and_the_batch_goes_on(tmp_path):
     tiny = tmp_path / "tiny.png"
     Image.new("RGB", (4, 4)).save(tiny)
     missing = tmp_path / "missing.png"
-    bad = [text, big, bomb, truncated, tiny, missing]
+    bad = [text, big, bomb, truncated, tiny]
     out = tmp_path / "out"
-    result = run(*map(str, [text, good, big, bomb, truncated, tiny, missing]), "-o", str(out), "--quiet")
+    inputs = [text, good, big, bomb, truncated, tiny]
+    # a missing input path is a usage error (exit 2) found before any work: nothing is written
+    refused = run(*map(str, [*inputs, missing]), "-o", str(out), "--quiet")
+    assert refused.exit_code == 2 and refused.stderr.strip() == f"seedgen vectorize: {missing}: no such file or folder"
+    assert not out.exists()
+    result = run(*map(str, inputs), "-o", str(out), "--quiet")
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert lines[-1] == "vectorize: 1 ok, 6 failed"
+    assert lines[-1] == "seedgen vectorize: 1 ok, 5 failed"
+    prefix = "seedgen vectorize: "
     for path in bad:
-        mine = [line for line in lines if line.startswith(f"{path}: ")]
+        mine = [line for line in lines if line.startswith(f"{prefix}{path}: ")]
         assert len(mine) == 1, (path, lines)
     assert "Traceback" not in result.output
-    reasons = {line.split(": ", 1)[0]: line.split(": ", 1)[1] for line in lines[:-1]}
+    reasons = {line[len(prefix):].split(": ", 1)[0]: line[len(prefix):].split(": ", 1)[1] for line in lines[:-1]}
     assert "not an image" in reasons[str(text)]
     assert "too large" in reasons[str(big)] and "9000x8000" in reasons[str(big)]
     assert "too large" in reasons[str(bomb)]
     assert "too small" in reasons[str(tiny)]
-    assert "no such file" in reasons[str(missing)]
     assert (out / "good.svg").is_file() and not (out / "notes.svg").exists()
 
 

@@ -8,11 +8,15 @@ from dataclasses import asdict, dataclass, field
 
 from augment.palette import Palette
 
-METHODS = ("trace", "layers")  # how layers are found; a new one also goes in vectorize_run.LAYER_METHODS
+METHODS = ("trace", "layers")  # how layers are found; all but "trace" are registered by the package that
+#   provides them (vectorize_run.register_method)
 SOFT_EDGES = ("hard", "mean", "levels")  # "layers" method: how soft mask edges are written (hard: 0.5 contour)
 COLOUR_MODES = ("rgb", "cmyk")
 DENOISE_MODES = ("auto", "none", "median", "bilateral")
 TRACE_MODES = ("smooth", "polygon", "spline")
+MAX_SIDE_RANGE = (64, 16384)  # px: the working size an image may be traced at (VectorizeConfig.max_side)
+LAYERS_RANGE = (1, 64)  # T, the most masks a layered decomposition stacks (its providers use these too)
+PARAMS_RANGE = (1, 256)  # K, the code size of each mask
 
 
 @dataclass(frozen=True)
@@ -20,10 +24,10 @@ class VectorizeConfig:
     """Options for turning one raster image into colour layers (and the page they are written on)."""
 
     method: str = "trace"  # how layers are found; "trace": palette quantization + vtracer per layer;
-    #   "layers": a learned decomposition into T coloured parametric masks (needs seedgen and torch)
-    # --- "layers" method (seedgen.layered_training.DecomposeConfig holds the rest) ----------------------
-    layers: int = 10  # T, coloured masks stacked on a background, 1..64
-    params: int = 10  # K, parameters per mask, 1..256
+    #   "layers": a learned decomposition into T coloured parametric masks (registered by its provider)
+    # --- "layers" method (its provider holds the rest of its options) ----------------------------------
+    layers: int = 10  # T, coloured masks stacked on a background, in LAYERS_RANGE
+    params: int = 10  # K, parameters per mask, in PARAMS_RANGE
     steps: int = 400  # fitting steps, 0..100000: time grows linearly with them
     soft_edges: str = "hard"  # "hard" (0.5 contour), "mean" (layer opacity), "levels" (opacity bands)
     # --- palette ---------------------------------------------------------------------------------------
@@ -43,7 +47,7 @@ class VectorizeConfig:
     flat_threshold: float = 2.5  # dE per pixel below which a pixel is a flat interior, 0.5..10
     edge_support: int = 2  # px; an edge pixel takes a colour found flat this close (beyond the nearest), 0..8
     speckle_area: int = 24  # px at 512x512 (scaled with the canvas); smaller islands merge into neighbours
-    max_side: int = 2048  # px; larger images are traced at this size (area-resampled), 256..8192
+    max_side: int = 2048  # px; larger images are traced at this size (area-resampled), in MAX_SIDE_RANGE
     # --- gradients --------------------------------------------------------------------------------------
     gradients: bool = True  # find smooth gradient regions and fill them with SVG/PDF gradients (off with a palette)
     gradient_min_area: float = 0.02  # fraction of the canvas a gradient region must cover, 0.001..1
@@ -70,8 +74,9 @@ class VectorizeConfig:
         checks = [
             (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
             (self.colors is None or 2 <= self.colors <= 32, "colors must be 2..32"),
-            (1 <= self.layers <= 64 and 1 <= self.params <= 256 and 0 <= self.steps <= 100000,
-             "layers must be 1..64, params 1..256, steps 0..100000"),
+            (LAYERS_RANGE[0] <= self.layers <= LAYERS_RANGE[1] and PARAMS_RANGE[0] <= self.params <= PARAMS_RANGE[1]
+             and 0 <= self.steps <= 100000, f"layers must be {LAYERS_RANGE[0]}..{LAYERS_RANGE[1]}, params "
+             f"{PARAMS_RANGE[0]}..{PARAMS_RANGE[1]}, steps 0..100000"),
             (self.soft_edges in SOFT_EDGES, f"soft_edges must be one of {', '.join(SOFT_EDGES)}"),
             (2 <= self.max_colors <= 32, "max_colors must be 2..32"),
             (self.colour_error > 0 and 0 < self.colour_miss < 1, "colour_error and colour_miss must be positive"),
@@ -82,7 +87,8 @@ class VectorizeConfig:
             (0 <= self.path_precision <= 4, "path_precision must be 0..4"),
             (self.colour_mode in COLOUR_MODES, f"colour_mode must be one of {', '.join(COLOUR_MODES)}"),
             (self.size_mm > 0, "size_mm must be positive"),
-            (64 <= self.max_side <= 16384, "max_side must be 64..16384"),
+            (MAX_SIDE_RANGE[0] <= self.max_side <= MAX_SIDE_RANGE[1],
+             f"max_side must be {MAX_SIDE_RANGE[0]}..{MAX_SIDE_RANGE[1]}"),
             (self.kmeans_restarts >= 1 and self.kmeans_iterations >= 1, "k-means needs restarts and iterations"),
             (self.gradient_max_stops >= 2, "gradient_max_stops must be at least 2"),
         ]

@@ -12,24 +12,32 @@ from __future__ import annotations
 
 import numpy as np
 
-from vectorize.path_data import format_numbers
+from vectorize.path_data import Shape, Subpath
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
 
 
-def smooth_contour_d(points: np.ndarray, corner_angle: float = 60.0, precision: int = 1) -> str:
-    """Path data for one closed polygon (N, 2): lines at corners, curves elsewhere, relative commands.
+def smooth_shape(contours: list[np.ndarray], corner_angle: float = 60.0, precision: int = 1) -> Shape:
+    """Closed polygons (N, 2) as one shape of corner-keeping curves, written with relative commands."""
+    subs = (smooth_contour(c, corner_angle) for c in contours)
+    return Shape(tuple(s for s in subs if s is not None), precision, relative=True)
 
-    Relative coordinates are taken between already-rounded absolute points, so rounding never drifts.
-    """
+
+def smooth_contour_d(points: np.ndarray, corner_angle: float = 60.0, precision: int = 1) -> str:
+    """Path data for one closed polygon (see `smooth_shape`)."""
+    return str(smooth_shape([points], corner_angle, precision))
+
+
+def smooth_contour(points: np.ndarray, corner_angle: float = 60.0) -> Subpath | None:
+    """One closed polygon (N, 2) as a subpath: lines at corners, curves elsewhere; None under three points."""
     p = np.asarray(points, np.float64).reshape(-1, 2)
     if len(p) > 1 and (p[0] == p[-1]).all():
         p = p[:-1]
     n = len(p)
     if n < 3:
-        return ""
+        return None
     nxt = np.roll(p, -1, axis=0)
     u_out = _unit(nxt - p)
     u_in = np.roll(u_out, 1, axis=0)
@@ -65,15 +73,6 @@ def smooth_contour_d(points: np.ndarray, corner_angle: float = 60.0, precision: 
     points[at[is_corner], 2] = vertex[is_corner]
     if kind[-1] == 0:  # the closing line back to the start is what Z draws
         kind, points = kind[:-1], points[:-1]
-    # round every absolute point once, then write differences from the previous end point
-    start = np.round(start, precision)
-    points = np.round(points, precision)
-    previous = np.vstack([start[None], points[:-1, 2]])
-    relative = points - previous[:, None, :]
-    numbers = format_numbers(np.concatenate([start, relative.reshape(-1)]), precision)
-    parts = [f"M{numbers[0]} {numbers[1]}"]
-    for r, k in enumerate(kind.tolist()):
-        base = 2 + 6 * r
-        parts.append("c" + " ".join(numbers[base:base + 6]) if k else "l" + numbers[base + 4] + " " + numbers[base + 5])
-    parts.append("z")
-    return "".join(parts).replace(" -", "-")
+    rows = points.reshape(-1, 6).tolist()
+    segments = tuple(("C", *row) if k else ("L", *row[4:]) for k, row in zip(kind.tolist(), rows))
+    return Subpath(tuple(start.tolist()), segments, True)

@@ -20,6 +20,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".tif", ".tiff", ".bmp", ".g
 class ImageInputError(ValueError):
     """An image that cannot be vectorized; the message is one line, fit to show a user."""
 
+    exit_code = 1  # an input could not be used: the CLI exits with 1
+
 
 def _to_rgb8(im: Image.Image) -> np.ndarray:
     """Any PIL mode to an (H, W, 3) uint8 sRGB array, alpha composited on white."""

@@ -2,13 +2,13 @@
 
 Geometry convention (shared by every producer: the tracer here, and the layered generator's mask contours):
 
-- A layer's `paths` is a tuple of SVG path data strings (`d` attributes). Each string is one shape: one or
-  more CLOSED subpaths (outline plus holes), filled with the layer's `fill_rule` ("nonzero", what the tracer
-  writes, where holes wind the other way; or "evenodd", simplest for contours whose direction is unknown).
+- A layer's `paths` is a tuple of `Shape`s (`vectorize.path_data`), each one SVG `<path>`: one or more
+  CLOSED subpaths of lines and cubic Béziers (outline plus holes), filled with the layer's `fill_rule`
+  ("nonzero", what the tracer writes, where holes wind the other way; or "evenodd", simplest for contours
+  whose direction is unknown). Build them from numbers (`cubic_shape`, `polygon_shape`, `rectangle`);
+  SVG path data text (M L H V C S Q T Z, absolute or relative; not arcs) is accepted too, and read here once.
 - Coordinates are canvas units: x to the right, y DOWN, origin at the top-left corner of the canvas, one unit
   per source pixel. The writers map the canvas (its `size`, width x height) onto the physical page.
-- Any SVG path commands are accepted (M L H V C S Q T Z, absolute or relative; not arcs). To build path
-  data from cubic Bezier control points, see `vectorize.path_data.cubic_path_d`.
 
 Layers are drawn in list order: the first is the bottom; a layer is opaque unless `opacity` < 1. A
 layer is painted with its `ink` (a palette `Ink`, whose spot name and CMYK value reach the PDF), or, when
@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 
 from augment.palette import Ink
+from vectorize.path_data import Shape
 
 FILL_RULES = ("nonzero", "evenodd")
 GRADIENT_KINDS = ("linear", "radial")
@@ -60,10 +61,10 @@ class Gradient:
 
 @dataclass(frozen=True)
 class Layer:
-    """One colour layer of a seed: shapes (SVG path data in canvas coordinates) filled with one paint."""
+    """One colour layer of a seed: shapes (in canvas coordinates) filled with one paint."""
 
     ink: Ink
-    paths: tuple[str, ...]
+    paths: tuple[Shape, ...]  # path data text is read into shapes
     gradient: Gradient | None = None
     fill_rule: str = "nonzero"
     name: str | None = None  # shown to designers; defaults to the ink's spot name or hex value
@@ -74,8 +75,10 @@ class Layer:
             raise ValueError(f"fill_rule must be one of {FILL_RULES}, not {self.fill_rule!r}")
         if not 0.0 <= self.opacity <= 1.0:
             raise ValueError(f"opacity must be 0..1, not {self.opacity}")
-        if isinstance(self.paths, str):
-            raise TypeError("Layer.paths is a tuple of path data strings, not one string")
+        if isinstance(self.paths, (str, Shape)):
+            raise TypeError("Layer.paths is a tuple of shapes, not one")
+        shapes = tuple(p if isinstance(p, Shape) else Shape.parse(p) for p in self.paths)
+        object.__setattr__(self, "paths", shapes)  # frozen: the one normalisation, at construction
 
     @property
     def label(self) -> str:

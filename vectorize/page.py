@@ -21,6 +21,8 @@ _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(?:[x×*]\s*(\d+(?:\.\d+)?))?\s*(mm|c
 class PageSizeError(ValueError):
     """A page size that does not parse (one line, fit to show a user)."""
 
+    exit_code = 2  # a usage error: the CLI exits with 2
+
 
 @dataclass(frozen=True)
 class PageSize:

@@ -1,9 +1,12 @@
 """Writing layers as a vector, print-ready PDF (reportlab): RGB or CMYK, brand spot colours as Separations.
 
 cairo cannot write CMYK or spot colours; reportlab writes DeviceRGB, DeviceCMYK and Separation colour
-spaces. The canvas covers the page (full-bleed, centred, cropped by the page). Path data is drawn from the
-layers' SVG `d` strings, through `vectorize.path_data`. Only filled paths and shadings: no fonts, no
+spaces. The canvas covers the page (full-bleed, centred, cropped by the page). The layers' shapes are drawn
+as they are, their coordinates rounded as the SVG writes them. Only filled paths and shadings: no fonts, no
 images. Bytes are reproducible (reportlab's invariant mode, pikepdf's deterministic id).
+
+reportlab gives every page a Helvetica text state and a /Font resource, with no option to leave them out;
+a second pass (pikepdf) removes both, so preflight sees no unembedded font.
 """
 from __future__ import annotations
 
@@ -19,7 +22,6 @@ from augment.palette import Ink
 from vectorize.config import COLOUR_MODES
 from vectorize.layer import Layer
 from vectorize.page import PageSize, default_page
-from vectorize.path_data import parse_path
 
 
 def ink_colour(ink: Ink, colour_mode: str):
@@ -41,8 +43,9 @@ def _gradient_colour(ink: Ink, colour_mode: str):
 
 def _path_object(pdf: Canvas, layer: Layer):
     path = pdf.beginPath()
-    for d in layer.paths:
-        for sub in parse_path(d):
+    for shape in layer.paths:
+        for sub in shape.subpaths:
+            sub = sub.rounded(shape.precision)
             path.moveTo(*sub.start)
             for seg in sub.segments:
                 if seg[0] == "L":
@@ -66,7 +69,7 @@ def write_pdf(layers: list[Layer], size: tuple[int, int], page: PageSize | None 
     page = page or default_page(size, size_mm)
     buffer = io.BytesIO()
     pdf = Canvas(buffer, pagesize=(page.width_pt, page.height_pt), invariant=1, pageCompression=1)
-    pdf.setCreator("seedgen vectorize")
+    pdf.setCreator("vectorize")
     if title:
         pdf.setTitle(title)
     scale = max(page.width_pt / width, page.height_pt / height)  # cover the page

@@ -82,41 +82,23 @@ def _sq_distances(points: np.ndarray, centres: np.ndarray, norms: np.ndarray | N
     return np.maximum(d, 0.0, out=d)
 
 
-def _lloyd(points: np.ndarray, centres: np.ndarray, iterations: int,
-           norms: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Refine centres; returns (centres, squared distance of each point to its centre)."""
-    if norms is None:
-        norms = np.einsum("ij,ij->i", points, points)
-    k = len(centres)
-    d2 = _sq_distances(points, centres, norms)
-    for _ in range(iterations):
-        assign = d2.argmin(axis=1)
-        counts = np.bincount(assign, minlength=k)
-        sums = np.stack([np.bincount(assign, weights=points[:, c], minlength=k) for c in range(points.shape[1])], 1)
-        moved = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-        shift = np.abs(moved - centres).max()
-        centres = moved
-        d2 = _sq_distances(points, centres, norms)
-        if shift < 0.01:
-            break
-    return centres, d2.min(axis=1)
+def _criteria(iterations: int) -> tuple[int, int, float]:
+    # Lloyd stops after `iterations`, or once no centre moves by 0.01 dE or more
+    return cv2.TERM_CRITERIA_EPS | cv2.TERM_CRITERIA_MAX_ITER, iterations, 0.01
 
 
-def _plus_plus(points: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-    centres = np.empty((k, points.shape[1]))
-    centres[0] = points[rng.integers(len(points))]
-    closest = ((points - centres[0]) ** 2).sum(axis=1)
-    for j in range(1, k):
-        total = closest.sum()
-        idx = int(np.searchsorted(np.cumsum(closest), rng.random() * total)) if total > 0 else 0
-        centres[j] = points[min(idx, len(points) - 1)]
-        closest = np.minimum(closest, ((points - centres[j]) ** 2).sum(axis=1))
-    return centres
+def _lloyd(points: np.ndarray, centres: np.ndarray, iterations: int) -> tuple[np.ndarray, np.ndarray]:
+    """Refine centres (cv2.kmeans from them); returns (centres, squared distance of each point to its centre)."""
+    labels = _sq_distances(points, centres).argmin(axis=1).astype(np.int32)
+    _, _, moved = cv2.kmeans(points.astype(np.float32), len(centres), labels, _criteria(iterations), 1,
+                             cv2.KMEANS_USE_INITIAL_LABELS)
+    moved = moved.astype(np.float64)
+    return moved, _sq_distances(points, moved).min(axis=1)
 
 
 def kmeans(points: np.ndarray, k: int, rng: np.random.Generator, restarts: int = 3,
            iterations: int = 25, init: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """k-means++ then Lloyd, best of `restarts` (plus `init` when given).
+    """k-means++ then Lloyd (cv2.kmeans), best of `restarts` (plus `init` when given).
 
     Restarts run on a 4096-point subsample; the winner is refined on all points.
     Returns (centres (k, 3), each point's squared distance to its centre).
@@ -124,15 +106,13 @@ def kmeans(points: np.ndarray, k: int, rng: np.random.Generator, restarts: int =
     points = np.asarray(points, np.float64)
     k = max(1, min(k, len(points)))
     probe = points if len(points) <= 4096 else points[rng.integers(0, len(points), 4096)]
-    probe_norms = np.einsum("ij,ij->i", probe, probe)
-    starts = [_plus_plus(probe, k, rng) for _ in range(restarts)]
-    if init is not None and len(init) == k:
-        starts.insert(0, np.asarray(init, np.float64))
-    best, best_cost = None, np.inf
-    for start in starts:
-        centres, d2 = _lloyd(probe, start, iterations, probe_norms)
-        if d2.mean() < best_cost:
-            best, best_cost = centres, d2.mean()
+    cv2.setRNGSeed(int(rng.integers(2**31)))  # k-means++ draws from OpenCV's generator: seeded from ours
+    flags, labels, attempts = cv2.KMEANS_PP_CENTERS, None, restarts
+    if init is not None and len(init) == k:  # the first attempt starts from `init`, the rest from k-means++
+        labels = _sq_distances(probe, np.asarray(init, np.float64)).argmin(axis=1).astype(np.int32)
+        flags, attempts = flags | cv2.KMEANS_USE_INITIAL_LABELS, restarts + 1
+    _, _, best = cv2.kmeans(probe.astype(np.float32), k, labels, _criteria(iterations), attempts, flags)
+    best = best.astype(np.float64)
     if probe is points:
         return best, _sq_distances(points, best).min(axis=1)
     return _lloyd(points, best, 5)
@@ -158,7 +138,7 @@ def choose_centres(samples: np.ndarray, config: VectorizeConfig, rng: np.random.
     d2 = _sq_distances(probe, centres, norms).min(axis=1)
     while len(centres) < min(config.max_colors, len(probe)) and \
             (len(centres) < 2 or _misses(d2, config) > config.colour_miss):
-        grown, grown_d2 = _lloyd(probe, np.vstack([centres, probe[d2.argmax()]]), config.kmeans_iterations, norms)
+        grown, grown_d2 = _lloyd(probe, np.vstack([centres, probe[d2.argmax()]]), config.kmeans_iterations)
         if len(centres) >= 2 and _closest_pair(grown)[0] < config.min_colour_distance:
             break  # the new colour only splits an existing one: what is left is noise, not a colour
         centres, d2 = grown, grown_d2

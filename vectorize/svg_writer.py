@@ -3,7 +3,8 @@
 Each layer is one `<g>` with a clean id (`layer-0a3d62`, or a spot name's slug), an `inkscape:label`
 and a `data-name` (what Illustrator shows as the layer name), and the fill set once on the group so a
 designer recolours a layer in one click. Width and height are physical (mm); the viewBox is in canvas
-units. No scripts, styles, external references or raster images: only paths and gradients.
+units. No scripts, styles, external references or raster images: only paths and gradients. Path data is
+written by `vectorize.path_data.path_d`, from the layers' shapes.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from vectorize.layer import Gradient, Layer
 from vectorize.page import PageSize, cover_window, default_page
+from vectorize.path_data import path_d
 
 INKSCAPE_NS = "http://www.inkscape.org/namespaces/inkscape"
 
@@ -67,7 +69,7 @@ def write_svg(layers: list[Layer], size: tuple[int, int], page: PageSize | None 
         rule = ' fill-rule="evenodd"' if layer.fill_rule == "evenodd" else ""
         if layer.opacity < 1.0:
             rule += f' fill-opacity="{_num(layer.opacity, 4)}"'
-        paths = "".join(f'<path d={quoteattr(d)}/>' for d in layer.paths)
+        paths = "".join(f'<path d={quoteattr(path_d(shape))}/>' for shape in layer.paths)
         groups.append(f'<g id="{gid}" inkscape:groupmode="layer" inkscape:label={label} data-name={label} '
                       f'fill="{fill}"{rule}>{paths}</g>')
     head = (f'<?xml version="1.0" encoding="UTF-8"?>\n'

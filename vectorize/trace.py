@@ -17,9 +17,9 @@ import vtracer
 
 from augment.palette import Ink
 from vectorize.config import VectorizeConfig
-from vectorize.curve import smooth_contour_d
+from vectorize.curve import smooth_shape
 from vectorize.layer import Gradient, Layer
-from vectorize.path_data import NUMBER, polygon_path_d, translate_path
+from vectorize.path_data import NUMBER, Shape, parse_path, polygon_shape, rectangle
 
 _PATH = re.compile(r'<path d="([^"]*)"[^>]*?(?:transform="translate\(([-\d.eE+]+),\s*([-\d.eE+]+)\)")?\s*/>')
 
@@ -38,8 +38,8 @@ def _encode_mask(mask: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[str]:
-    """Closed paths (SVG path data, canvas coordinates) around the True pixels of a binary mask."""
+def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[Shape]:
+    """Closed shapes (canvas coordinates) around the True pixels of a binary mask."""
     ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if len(ys) == 0:
         return []
@@ -56,29 +56,24 @@ def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[str]:
             splice_threshold=config.splice_threshold, path_precision=config.path_precision)
     except Exception as exc:  # the binding raises bare exceptions with Rust messages
         raise TraceError(f"vtracer failed: {exc}") from exc
-    paths = []
+    shapes = []
     for m in _PATH.finditer(svg):
         d = m.group(1).strip()
-        if not d:
-            continue
-        dx = float(m.group(2) or 0.0) + x0
-        dy = float(m.group(3) or 0.0) + y0
-        if vtracer_mode == "spline":
-            paths.append(translate_path(d, dx, dy, config.path_precision))
-            continue
-        contours = [np.array(NUMBER.findall(part), np.float64).reshape(-1, 2) + (dx, dy)
-                    for part in d.split("Z") if part.strip()]
-        if config.trace_mode == "polygon":
-            paths.append(polygon_path_d(contours, config.path_precision))
-        else:
-            paths.append("".join(smooth_contour_d(c, config.corner_threshold, config.path_precision)
-                                 for c in contours))
-    return [d for d in paths if d]
+        if d:
+            offset = (float(m.group(2) or 0.0) + x0, float(m.group(3) or 0.0) + y0)
+            shapes.append(_traced_shape(d, offset, config))
+    return [shape for shape in shapes if shape.subpaths]
 
 
-def canvas_path(width: int, height: int) -> str:
-    """A rectangle over the whole canvas: the bottom layer, so no pixel is ever see-through."""
-    return f"M0 0H{width}V{height}H0Z"
+def _traced_shape(d: str, offset: tuple[float, float], config: VectorizeConfig) -> Shape:
+    """One of vtracer's paths (the only path data read while tracing) on the canvas, as `trace_mode` asks."""
+    if config.trace_mode == "spline":
+        return Shape(tuple(parse_path(d)), config.path_precision).translated(*offset)
+    contours = [np.array(NUMBER.findall(part), np.float64).reshape(-1, 2) + offset
+                for part in d.split("Z") if part.strip()]
+    if config.trace_mode == "polygon":
+        return polygon_shape(contours, config.path_precision)
+    return smooth_shape(contours, config.corner_threshold, config.path_precision)
 
 
 def stack_order(labels: np.ndarray, count: int) -> list[int]:
@@ -121,7 +116,7 @@ def trace_layers(labels: np.ndarray, paints: list[tuple[Ink, Gradient | None]],
     for k, label in enumerate(order):
         ink, gradient = paints[label]
         if k == 0:
-            paths = [canvas_path(w, h)]
+            paths = [rectangle(w, h)]
         else:
             paths = trace_mask(layer_mask(rank_map, k, kernel), config)
         if paths:

@@ -1,8 +1,10 @@
 """Vectorizing: one image to colour layers and a seed (SVG, PDF, sidecar JSON); a batch of files.
 
 `vectorize_image` is the whole method for one array (what the bridge and the generator call).
-`vectorize_files` reads files, writes `OUT/<name>.svg|.pdf|.json` atomically, and reports each input's
-outcome without stopping the batch: the CLI only prints these outcomes.
+`vectorize_files` reads files, writes `OUT/<name>.svg|.pdf|.json` atomically, each once, and reports each
+input's outcome without stopping the batch: the CLI only prints these outcomes. How layers are found is
+`config.method`: "trace" is built in; another method is registered by the package that provides it
+(`register_method`), so this package imports nothing of theirs.
 """
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import cv2
 import numpy as np
 
 from augment.output import OutputExists, check_writable, write_atomic, write_json_atomic
-from vectorize.config import VectorizeConfig
+from vectorize.config import METHODS, VectorizeConfig
 from vectorize.gradient import find_gradients
 from vectorize.image_input import ImageInputError, as_rgb8, load_image
 from vectorize.layer import Layer
@@ -54,16 +56,22 @@ def traced_layers(rgb: np.ndarray, config: VectorizeConfig) -> tuple[list[Layer]
 LayerMethod = Callable[[np.ndarray, VectorizeConfig], tuple[list[Layer], bool]]
 
 # config.method -> function((H, W, 3) uint8 sRGB, config) -> (layers bottom first, denoised), or the
-# "module:function" that holds it: the learned decomposition lives in seedgen (torch), which imports this
-# package, so it is named here and imported only when asked for.
-LAYER_METHODS: dict[str, LayerMethod | str] = {
-    "trace": traced_layers,
-    "layers": "seedgen.layered_export:layers_method",
-}
+# "module:function" that holds it, imported on first use
+LAYER_METHODS: dict[str, LayerMethod | str] = {"trace": traced_layers}
+
+
+def register_method(name: str, method: LayerMethod | str) -> None:
+    """Make `VectorizeConfig(method=name)` find layers with `method`: a function, or "module:function" to
+    import only when the method is first used (for one with heavy imports). `name` is one of METHODS."""
+    if name not in METHODS:
+        raise ValueError(f"vectorize method must be one of {', '.join(METHODS)}, not {name!r}")
+    LAYER_METHODS[name] = method
 
 
 def layer_method(name: str) -> LayerMethod:
     """The function behind a method name (importing it on first use when it is named by module)."""
+    if name not in LAYER_METHODS:
+        raise ValueError(f"vectorize method {name!r} is not registered (register_method)")
     method = LAYER_METHODS[name]
     if isinstance(method, str):
         module, _, attribute = method.partition(":")
@@ -78,23 +86,25 @@ def image_layers(image: np.ndarray, config: VectorizeConfig) -> tuple[list[Layer
 
 
 def vectorize_image(image: np.ndarray, config: VectorizeConfig | None = None, measure: bool = True,
-                    title: str | None = None) -> VectorizeResult:
-    """Vectorize an image (uint8 or 0..1 float; grey, RGB or RGBA) into layers and an SVG, measured against
-    the image (after the `max_side` resampling: `result.size` is the canvas)."""
+                    title: str | None = None, page: PageSize | None = None) -> VectorizeResult:
+    """Vectorize an image (uint8 or 0..1 float; grey, RGB or RGBA) into layers and an SVG on `page` (default:
+    the canvas's proportions, `config.size_mm` long), measured against the image (after the `max_side`
+    resampling: `result.size` is the canvas)."""
     config = config or VectorizeConfig()
     image = fit_working_size(as_rgb8(image), config.max_side)
     h, w = image.shape[:2]
     start = time.perf_counter()
     layers, denoised = image_layers(image, config)
-    svg = write_svg(layers, (w, h), size_mm=config.size_mm, title=title)
+    svg = write_svg(layers, (w, h), page=page, size_mm=config.size_mm, title=title)
     seconds = time.perf_counter() - start
     paths, subpaths = count_paths(svg)
     result = VectorizeResult(
         layers=layers, svg=svg, size=(w, h), colours=sum(layer.gradient is None for layer in layers),
         gradients=sum(layer.gradient is not None for layer in layers), paths=paths, subpaths=subpaths,
         svg_bytes=len(svg), seconds=seconds, denoised=denoised)
-    if measure:
-        result.psnr, result.ssim, result.see_through, _ = compare(svg, image)
+    if measure:  # against the whole canvas, which a page may crop
+        whole = svg if page is None else write_svg(layers, (w, h), size_mm=config.size_mm)
+        result.psnr, result.ssim, result.see_through, _ = compare(whole, image)
     return result
 
 
@@ -128,12 +138,10 @@ def vectorize_file(source: Path, out_dir: Path, config: VectorizeConfig, formats
         for target in targets.values():  # refuse before the work, not after
             check_writable(target, overwrite)
         image = load_image(source)
-        result = vectorize_image(image, config, measure=measure, title=source.stem)
+        result = vectorize_image(image, config, measure=measure, title=source.stem, page=page)
         outcome.result = result
         if "svg" in formats:
-            svg = result.svg if page is None else write_svg(result.layers, result.size, page=page,
-                                                            size_mm=config.size_mm, title=source.stem)
-            outcome.written.append(write_atomic(targets["svg"], svg, overwrite=overwrite))
+            outcome.written.append(write_atomic(targets["svg"], result.svg, overwrite=overwrite))
         if "pdf" in formats:
             pdf = write_pdf(result.layers, result.size, page=page, colour_mode=config.colour_mode,
                             size_mm=config.size_mm, title=source.stem)

@@ -5,7 +5,8 @@
  * thumbnails, runs generation jobs with a progress bar, and places a chosen seed: the file is fetched from
  * the bridge, saved through UXP storage in the plugin's data folder, and placed through the InDesign DOM
  * into the selected frame or a new full-page frame that reaches the bleed. PDF is the default (it keeps the
- * seed's print colours: CMYK and spot inks); SVG is optional.
+ * seed's print colours: CMYK and spot inks); SVG is optional. The generate options' limits, defaults and
+ * presets come from the bridge (GET /api/options), which takes them from seedgen's own declaration.
  */
 "use strict";
 
@@ -18,7 +19,7 @@ const THUMB_FETCHES_AT_ONCE = 4;
 const PLACED_FOLDER = "placed-seeds";
 const FRAME_TYPES = ["Rectangle", "Oval", "Polygon"];
 
-const state = { url: DEFAULT_URL, token: "", seeds: [], selected: null, busy: false };
+const state = { url: DEFAULT_URL, token: "", seeds: [], selected: null, busy: false, options: null };
 
 const $ = (id) => document.getElementById(id);
 
@@ -178,9 +179,37 @@ async function connect() {
     say(e.message, true);
     return false;
   }
+  await loadOptions();
   await loadModels();
   await loadSeeds();
   return true;
+}
+
+async function loadOptions() {
+  try {
+    const data = await api("/api/options");
+    state.options = data.generate;
+  } catch (e) {
+    say("Options: " + e.message, true);
+    return;
+  }
+  const n = state.options.n;
+  const count = $("count");
+  count.min = n.min;
+  count.max = n.max;
+  count.title = n.help;
+  if (!count.value) count.value = n.default;
+  const size = state.options.size;
+  const field = $("size");
+  field.title = size.help;
+  if (!field.value) field.value = size.default;
+  const presets = $("size-presets");
+  presets.innerHTML = "";
+  (size.presets || []).forEach(function (value) {
+    const option = document.createElement("option");
+    option.value = value;
+    presets.appendChild(option);
+  });
 }
 
 async function loadModels() {
@@ -301,12 +330,17 @@ async function followJob(job, what) {
 
 async function generate() {
   const count = parseInt($("count").value, 10);
-  if (!(count >= 1 && count <= 200)) {
-    say("Count must be 1 to 200.", true);
+  const limits = state.options && state.options.n;
+  if (limits && !(count >= limits.min && count <= limits.max)) {
+    say("Count must be " + limits.min + " to " + limits.max + ".", true);
     return;
   }
   const palette = $("palette").value.trim() || $("palette-preset").value;
-  const request = { n: count, formats: ["svg", "pdf", "png"], size: $("size").value.trim() || "1024", cmyk: $("cmyk").checked };
+  const size = $("size").value.trim();
+  // formats and anything not set here take the bridge's defaults (every format: the panel places SVG or PDF
+  // and shows the PNG previews)
+  const request = { n: count, cmyk: $("cmyk").checked };
+  if (size) request.size = size;
   if ($("model").value) request.model = $("model").value;
   if (palette) request.palette = palette;
   await busy(async function () {

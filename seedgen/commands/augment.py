@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from augment.augment_run import AugmentConfig, augment_library
-from augment.output import OutputExists
 from augment.palette import Palette, PaletteError, parse_palette
 from augment.variant import SAMPLED_RECOLOUR_MODES, parse_aspect
 from seedgen.batch import BatchReport
@@ -89,9 +88,6 @@ def command(seeds_dir: Path, out_dir: Path, variants: int, seed: int, recolour: 
 
     try:
         result = augment_library(seeds_dir, out_dir, config, BarSafeReport(), progress)
-    except OutputExists as exc:
-        click.echo(f"{exc} - nothing was written", err=True)
-        raise SystemExit(1) from None
     finally:
         if bar is not None:
             bar.close()

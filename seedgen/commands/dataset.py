@@ -5,8 +5,7 @@ from pathlib import Path
 
 import click
 
-from augment.dataset import DatasetConfig, DatasetError, build_dataset
-from augment.output import OutputExists
+from augment.dataset import DatasetConfig, build_dataset
 from seedgen.batch import BatchReport
 
 
@@ -58,11 +57,7 @@ def command(seeds_dir: Path, out_dir: Path, size: int, crops: int, zoom_range: t
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     report = BatchReport("dataset", quiet=quiet)
-    try:
-        manifest = build_dataset(seeds_dir, out_dir, config, report, progress=not quiet)
-    except (OutputExists, DatasetError) as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(1) from None
-    if not quiet:
+    manifest = build_dataset(seeds_dir, out_dir, config, report, progress=not quiet)
+    if not quiet and manifest["images"]:
         click.echo(f"{len(manifest['images'])} images in {out_dir}")
     raise SystemExit(report.finish())

@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from augment.output import OutputExists
 from seedgen.batch import BatchReport
 
 
@@ -34,7 +33,7 @@ from seedgen.batch import BatchReport
 def command(generated_dir: Path, reference_dir: Path, train_dir: Path | None, out_dir: Path, size: int, seed: int,
             max_images: int, jobs: int, overwrite: bool, quiet: bool) -> None:
     """Score GENERATED_DIR (SVG, PDF, PNG or JPEG seeds) against --reference and --train; write a report."""
-    from seedgen.evaluation import EvalConfig, EvalError, evaluate_seeds
+    from seedgen.evaluation import EvalConfig, evaluate_seeds
 
     config = EvalConfig(size=size, seed=seed, max_images=max_images, jobs=jobs)
     report = BatchReport("eval", quiet=quiet)
@@ -42,13 +41,12 @@ def command(generated_dir: Path, reference_dir: Path, train_dir: Path | None, ou
     try:
         result = evaluate_seeds(generated_dir, reference_dir, train_dir, out_dir, config,
                                 overwrite=overwrite, report=report, progress=bar.update)
-    except (EvalError, OutputExists) as exc:
+    finally:
         bar.close()
-        click.echo(f"error: {exc}", err=True)
-        sys.exit(2 if isinstance(exc, OutputExists) else 1)
-    bar.close()
+    for name, listing in result.listings.items():
+        click.echo(f"{name}: {listing.folder}: {listing.describe()}")
     for warning in result.metrics["warnings"]:
-        click.echo(f"warning: {warning}", err=True)
+        click.echo(f"seedgen eval: warning: {warning}", err=True)
     for key, value in result.metrics["summary"].items():
         click.echo(f"{key:>22}: {'n/a' if value is None else f'{value:.4g}'}")
     click.echo(f"report: {out_dir / 'report.html'}")

@@ -1,18 +1,77 @@
-"""`seedgen generate`: the main job — new, unique vector seeds from the packaged default model or your own."""
+"""`seedgen generate`: the main job — new, unique vector seeds from the packaged default model or your own.
+
+The options are made from `seedgen.generate.GenerateConfig`, where each is declared once with its default,
+range or choices and help; only what is the CLI's own (the output folder, --json, -n, how --mix and the
+format flags are typed) is written here.
+"""
 from __future__ import annotations
 
 import json
-import sys
 
 import click
 
-from vectorize.config import SOFT_EDGES
+from seedgen.generate import GenerateConfig, OptionSpec
 
 EXAMPLE = "seedgen generate --n 50 --svg -o seeds/"
+SHORT_FLAGS = {"n": "-n"}
+
+
+def _two_seed_files(ctx: click.Context, param: click.Parameter, value: tuple[str, str] | None):
+    """--mix A B: an option where B should be (--mix A -o out) means the second file is missing."""
+    if value and any(v.startswith("-") for v in value):
+        raise click.BadParameter("takes two seed files: --mix A.svg B.svg")
+    return value
+
+
+CLICK_TYPES = {  # how the CLI reads the options that are not plain numbers, words or flags
+    "like": {"type": click.Path()},
+    "mix": {"nargs": 2, "type": click.Path(), "callback": _two_seed_files},
+}
+
+
+def config_option(spec: OptionSpec) -> click.Option:
+    """The click option for one GenerateConfig option: its flag, default, choices and help, from the declaration."""
+    decls = [*filter(None, [SHORT_FLAGS.get(spec.name)]), spec.flag, spec.name]
+    kwargs: dict = {"default": spec.default, "help": spec.describe() + "."}
+    if isinstance(spec.default, bool):
+        kwargs["is_flag"] = True
+    elif spec.choices:
+        kwargs.update(type=click.Choice(spec.choices), show_default=True)
+    else:
+        kwargs["show_default"] = spec.default is not None
+        if spec.range:  # the range is checked by GenerateConfig.validate, whose message names the option
+            kwargs["type"] = type(spec.range[0])
+    kwargs.update(CLICK_TYPES.get(spec.name, {}))
+    return click.Option(decls, **kwargs)
+
+
+def format_flags(spec: OptionSpec) -> list[click.Option]:
+    """--svg, --pdf, --png: one flag per format; none given means the declared default."""
+    flags = []
+    for fmt in spec.choices:
+        default = " (the default when no format flag is given)" if fmt in spec.default else ""
+        flags.append(click.Option([f"--{fmt}", fmt], is_flag=True, help=f"Write {spec.choice_help[fmt]}{default}."))
+    return flags
+
+
+def _params() -> list[click.Parameter]:
+    params: list[click.Parameter] = []
+    for spec in GenerateConfig.options().values():
+        if spec.name == "formats":
+            params += format_flags(spec)
+        elif spec.flag:
+            params.append(config_option(spec))
+    params.insert(1, click.Option(["-o", "--out", "out"], type=click.Path(file_okay=False), default="seeds",
+                                  show_default=True, help="Library folder for the seeds (also holds the uniqueness "
+                                                          "index)."))  # after -n, where --help has always shown it
+    params.append(click.Option(["--json", "as_json"], is_flag=True,
+                               help="Print the result (seeds, files, timings per stage) as JSON."))
+    return params
 
 
 @click.command(
     "generate",
+    params=_params(),
     help=f"""Generate new vector seeds from a model, unique against its training set and the library folder.
 
 \b
@@ -21,44 +80,12 @@ Example:  {EXAMPLE}
           seedgen generate --n 8 --like my-seed.svg --svg -o variations/
 """,
 )
-@click.option("-n", "--n", "n", type=int, default=50, show_default=True, help="How many seeds to write (1-10000).")
-@click.option("-o", "--out", "out", type=click.Path(file_okay=False), default="seeds", show_default=True,
-              help="Library folder for the seeds (also holds the uniqueness index).")
-@click.option("--model", default=None, help="Checkpoint (.safetensors) or packaged model name; default: the packaged model.")
-@click.option("--svg", "svg", is_flag=True, help="Write SVG seeds.")
-@click.option("--pdf", "pdf", is_flag=True, help="Write print PDF seeds.")
-@click.option("--png", "png", is_flag=True, help="Write PNG previews.")
-@click.option("--size", default="1024", show_default=True, help="Pixels (1024) or a physical size (210mm, 8in, A4).")
-@click.option("--truncation", type=float, default=0.7, show_default=True, help="0..1: lower is safer, higher more varied.")
-@click.option("--seed", type=int, default=None, help="Run seed; the same seed gives the same seeds. Default: random.")
-@click.option("--palette", default=None, help="Brand palette: HEX, cmyk(...), Name=#hex spot colours, or a palette file.")
-@click.option("--colors", type=int, default=None, help="Colours per seed (2-32); default: chosen per seed.")
-@click.option("--cmyk", is_flag=True, help="Write PDF colours as DeviceCMYK.")
-@click.option("--like", type=click.Path(), default=None, help="Make variations near this seed (SVG, PDF or image).")
-@click.option("--mix", nargs=2, type=click.Path(), default=None, help="Mix the styles of two seeds: --mix A.svg B.svg")
-@click.option("--project-steps", type=int, default=150, show_default=True,
-              help="Optimizer steps fitting a --like/--mix seed into the model (more: closer, slower).")
-@click.option("--soft", type=click.Choice(SOFT_EDGES), default="hard", show_default=True,
-              help="Layered models: mask edges as hard contours, one opacity per layer, or opacity bands.")
-@click.option("--workers", type=int, default=0, show_default=True,
-              help="Processes tracing seeds in parallel; 0: one per idle CPU core for runs of 8 seeds or more.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="auto: a CUDA GPU when there is one (samples are batched on it).")
-@click.option("--overwrite", is_flag=True, help="Replace existing files of the same names.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result (seeds, files, timings per stage) as JSON.")
-def command(n, out, model, svg, pdf, png, size, truncation, seed, palette, colors, cmyk, like, mix, project_steps,
-            soft, workers, device, overwrite, quiet, as_json) -> None:
-    from seedgen.generate import GenerateConfig, GenerateError, generate_seeds, result_summary, to_json
+def command(out: str, as_json: bool, **options) -> None:
+    from seedgen.generate import generate_seeds, result_summary, to_json
 
-    formats = tuple(f for f, on in (("svg", svg), ("pdf", pdf), ("png", png)) if on) or ("svg",)
-    config = GenerateConfig(n=n, model=model, formats=formats, size=size, truncation=truncation, seed=seed,
-                            palette=palette, colors=colors, cmyk=cmyk, like=like, mix=tuple(mix) if mix else None,
-                            device=device, overwrite=overwrite, quiet=quiet, project_steps=project_steps,
-                            workers=workers, soft=soft)
-    try:
-        result = generate_seeds(out, config)
-    except GenerateError as error:
-        click.echo(f"seedgen generate: {error}", err=True)
-        sys.exit(2 if error.usage else 1)
+    spec = GenerateConfig.options()["formats"]
+    formats = tuple(fmt for fmt in spec.choices if options.pop(fmt)) or spec.default
+    mix = options.pop("mix")
+    config = GenerateConfig(formats=formats, mix=tuple(mix) if mix else None, **options)
+    result = generate_seeds(out, config)
     click.echo(json.dumps(to_json(result), indent=2) if as_json else result_summary(result))

@@ -5,11 +5,10 @@ from pathlib import Path
 
 import click
 
-from augment.output import OutputExists
 
 
 @click.command(name="import-pkl")
-@click.argument("pickle_path", metavar="IN.pkl", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("pickle_path", metavar="IN.pkl", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", "target", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="Checkpoint to write: NAME gives NAME.safetensors + NAME.json.")
 @click.option("--overwrite", is_flag=True, help="Replace an existing checkpoint.")
@@ -24,13 +23,9 @@ def command(pickle_path: Path, target: Path, overwrite: bool, quiet: bool) -> No
     Example:
       seedgen import-pkl network-snapshot-000800.pkl -o checkpoints/pretrained
     """
-    from seedgen.legacy_pickle import PickleError, import_official_pickle
+    from seedgen.legacy_pickle import import_official_pickle
 
-    try:
-        weights, networks = import_official_pickle(pickle_path, target, overwrite=overwrite)
-    except (PickleError, OutputExists) as error:
-        click.echo(str(error), err=True)
-        raise SystemExit(1) from None
+    weights, networks = import_official_pickle(pickle_path, target, overwrite=overwrite)
     if not quiet:
         G = networks["G_ema"]
         click.echo(f"{pickle_path}: StyleGAN2 {G.img_resolution} px, {G.img_channels} channels, z {G.z_dim}, "

@@ -1,10 +1,12 @@
 """`seedgen serve`: run the local bridge that the InDesign panel talks to."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
+
+from augment.output import one_line
+from seedgen.failure import InputFailure, UsageFailure
 
 DEFAULT_LIBRARY = Path.home() / "seedgen-library"
 
@@ -43,13 +45,26 @@ def command(port: int, host: str, library: Path, workers: int, queue_size: int, 
 
     if "*" in origins:
         raise click.UsageError("--allow-origin '*' is not allowed; list exact origins")
+    _check_models(models)
     try:
         config = BridgeConfig(host=host, port=port, workers=workers, queue=queue_size,
                               allowed_origins=UXP_ORIGINS + tuple(origins),
                               extra_models=tuple(str(m.resolve()) for m in models), warm_processes=not no_preload)
         serve(library, config, show_token=show_token, announce=click.echo)
     except (BridgeStartError, TokenError, OSError, ValueError) as exc:
-        click.echo(f"seedgen serve: {exc}", err=True)
-        sys.exit(1)
+        raise InputFailure(one_line(exc)) from exc
     except KeyboardInterrupt:
         pass
+
+
+def _check_models(models: tuple[Path, ...]) -> None:
+    """Each --model must be a seedgen checkpoint: found at start-up, not when a job first uses it."""
+    from seedgen.snapshot import CheckpointError, read_checkpoint
+
+    for model in models:
+        if model.suffix.lower() != ".safetensors":
+            raise UsageFailure(f"--model {model}: not a seedgen checkpoint (.safetensors)")
+        try:
+            read_checkpoint(model, verify=False)
+        except CheckpointError as error:
+            raise UsageFailure(f"--model {one_line(error)}") from None

@@ -5,7 +5,6 @@ from pathlib import Path
 
 import click
 
-from augment.output import OutputExists
 from seedgen.batch import BatchReport
 from seedgen.synth import MAX_SIZE, MIN_SIZE, STYLES, parse_styles, synthesize_library
 
@@ -37,12 +36,8 @@ def command(count: int, out_dir: Path, seed: int, styles: tuple[str, ...], size:
       seedgen synth -n 16 -o out/synth --style waves,truchet --seed 3
     """
     report = BatchReport("synth", quiet=quiet)
-    try:
-        written = synthesize_library(out_dir, count, seed=seed, styles=styles, size=size, overwrite=overwrite,
-                                     report=report, progress=not quiet)
-    except OutputExists as exc:
-        click.echo(str(exc), err=True)
-        raise SystemExit(1) from None
+    written = synthesize_library(out_dir, count, seed=seed, styles=styles, size=size, overwrite=overwrite,
+                                 report=report, progress=not quiet)
     if not quiet:
         click.echo(f"{len(written)} seeds in {out_dir}")
     raise SystemExit(report.finish())

@@ -4,7 +4,8 @@ generator; rerun to resume.
 The command parses options and calls `seedgen.training_loop.train` (one function, also what the
 bridge and the tests call). Each model choice maps to a runner in `RUNNERS`, so another family with
 its own training function plugs in as one more entry and its own options.
-Exit codes: 0 trained, 1 bad data or checkpoint, 2 bad options or a RUN_DIR conflict, 130 interrupted.
+Exit codes (seedgen.failure): 0 trained, 1 bad data or checkpoint, 2 bad options, a missing or empty data
+folder or a RUN_DIR conflict, 130 interrupted.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any, Callable
 import click
 
 from seedgen.train_config import AUG_MODES, PRESETS
+from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
 MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
 LAYERED_MODES = ("gan", "recon")  # seedgen.layered.MODES, spelled here so that --help need not import torch
@@ -37,7 +39,7 @@ def _run_gan(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
     result = train(data_dir, run_dir, cfg=params["cfg"], model=params["model"], options=options,
                    resume=params["resume"], device=params["device"], progress=not params["quiet"],
                    log=lambda line: click.echo(line, err=True) if not params["quiet"] else None,
-                   warn=lambda line: click.echo(line, err=True))
+                   warn=lambda line: click.echo(f"seedgen train: {line}", err=True))
     kept = len(result.network_snapshots)
     return (f"trained to kimg {result.kimg:.3f} in {result.run_dir} "
             f"({_origin(result)}"
@@ -67,29 +69,11 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
 }
 
 
-def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseException], ...]]:
-    """(usage errors -> exit 2, input errors -> exit 1), imported lazily to keep --help fast."""
-    from seedgen.image_folder import DatasetError
-    from seedgen.snapshot import CheckpointError
-    from seedgen.train_config import ConfigError
-    from seedgen.training_loop import RunDirError, TrainingError
-
-    from seedgen.layered_training import LayeredTrainingError
-
-    input_errors: list[type[BaseException]] = [DatasetError, CheckpointError, TrainingError, LayeredTrainingError]
-    try:
-        from seedgen.legacy_pickle import PickleError
-        input_errors.append(PickleError)
-    except ImportError:
-        pass
-    return (ConfigError, RunDirError), tuple(input_errors)
-
-
 @click.command(context_settings={"help_option_names": ["-h", "--help"]})
-@click.argument("data_dir", type=click.Path(file_okay=False, path_type=str))
+@click.argument("data_dir", type=click.Path(exists=True, file_okay=False, path_type=str))
 @click.option("-o", "--output", "run_dir", required=True, type=click.Path(path_type=str),
               help="Run directory: logs, sample grids, snapshots. Rerun the same command to resume.")
-@click.option("--resume", type=click.Path(dir_okay=False, path_type=str), default=None,
+@click.option("--resume", type=click.Path(exists=True, dir_okay=False, path_type=str), default=None,
               help="Start from networks: an official stylegan2-ada .pkl or a seedgen .safetensors "
                    "(a training snapshot continues it; network weights start transfer learning).")
 @click.option("--kimg", type=float, default=None, help="Train until this many thousand real images were shown.")
@@ -100,8 +84,10 @@ def _user_errors() -> tuple[tuple[type[BaseException], ...], tuple[type[BaseExce
               help="Network family (default stylegan2); layered: T coloured parametric masks (vector-native).")
 @click.option("--mode", type=click.Choice(LAYERED_MODES), default=None,
               help="With --model layered: gan (WGAN-GP from noise, default) or recon (L1 from a target image).")
-@click.option("--layers", type=click.IntRange(1, 64), default=None, help="With --model layered: T (default 10).")
-@click.option("--params", type=click.IntRange(1, 256), default=None, help="With --model layered: K (default 10).")
+@click.option("--layers", type=click.IntRange(*LAYERS_RANGE), default=None,
+              help="With --model layered: T (default 10).")
+@click.option("--params", type=click.IntRange(*PARAMS_RANGE), default=None,
+              help="With --model layered: K (default 10).")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Total batch size over all processes.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 regularization weight.")
 @click.option("--aug", type=click.Choice(AUG_MODES), default=None, help="ada (adaptive), noaug, or fixed (with --p).")
@@ -144,13 +130,8 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     options = dict(kimg=kimg, cfg=cfg, model=model, batch=batch, gamma=gamma, aug=aug, p=p, target=target,
                   freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
                   settings=_parse_settings(settings), mode=mode, layers=layers, params=params)
-    usage_errors, input_errors = _user_errors()
     try:
         summary = RUNNERS[chosen](data_dir, run_dir, options)
-    except usage_errors as error:
-        _fail(error, 2)
-    except input_errors as error:
-        _fail(error, 1)
     except KeyboardInterrupt:
         if _rank() == 0:
             click.echo(f"{run_dir}: interrupted; rerun the same command to resume from the last snapshot", err=True)
@@ -182,13 +163,7 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-def _fail(error: BaseException, code: int) -> None:
-    text = str(error).strip()
-    line = text.splitlines()[0] if text else type(error).__name__
-    if _rank() == 0:
-        click.echo(f"error: {line}", err=True)
-    sys.exit(code)
-
-
 if __name__ == "__main__":  # `torchrun ... -m seedgen.commands.train DATA_DIR -o RUN_DIR ...`
-    command()
+    from seedgen.cli import main
+
+    main(["train", *sys.argv[1:]])

@@ -9,28 +9,32 @@ from tqdm import tqdm
 
 from augment.palette import PaletteError, parse_palette
 from seedgen.batch import BatchReport
-from vectorize.config import METHODS, SOFT_EDGES, TRACE_MODES, VectorizeConfig
+from seedgen.failure import UsageFailure
+from vectorize.config import LAYERS_RANGE, METHODS, PARAMS_RANGE, SOFT_EDGES, TRACE_MODES, VectorizeConfig
 from vectorize.image_input import image_files
 from vectorize.page import PageSizeError, parse_page_size
-from vectorize.vectorize_run import FORMATS, iter_vectorize_files
+from vectorize.vectorize_run import FORMATS, iter_vectorize_files, register_method
+
+register_method("layers", "seedgen.layered_export:layers_method")  # imported (with torch) only when used
 
 
 def _usage_error(message: str) -> None:
-    """One line on stderr and exit code 2, as for any usage error."""
-    click.echo(f"seedgen vectorize: {message}", err=True)
-    raise SystemExit(2)
+    """A usage error: the CLI shows it as one line and exits 2."""
+    raise UsageFailure(message)
 
 
 @click.command("vectorize", short_help="Turn raster images into layered SVG and print PDF seeds.")
-@click.argument("inputs", metavar="IMAGES...", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("inputs", metavar="IMAGES...", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
 @click.option("-o", "--output", "output", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for NAME.svg, NAME.pdf and NAME.json (settings and quality metrics).")
 @click.option("--method", type=click.Choice(METHODS), default="trace", show_default=True,
               help="How layers are found: 'trace' quantizes to a palette and traces each layer (fast); "
                    "'layers' fits T coloured parametric masks and writes their smooth contours (slow: "
                    "about 35 s per 512 px image on 2 CPU cores).")
-@click.option("--layers", type=click.IntRange(1, 64), help="With --method layers: T, the most masks (default 10).")
-@click.option("--params", type=click.IntRange(1, 256), help="With --method layers: K, parameters per mask (default 10).")
+@click.option("--layers", type=click.IntRange(*LAYERS_RANGE),
+              help="With --method layers: T, the most masks (default 10).")
+@click.option("--params", type=click.IntRange(*PARAMS_RANGE),
+              help="With --method layers: K, parameters per mask (default 10).")
 @click.option("--steps", type=click.IntRange(0, 100000), help="With --method layers: fitting steps (default 400).")
 @click.option("--soft", type=click.Choice(SOFT_EDGES),
               help="With --method layers: soft mask edges as hard 0.5 contours (default), one opacity per "
