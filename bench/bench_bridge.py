@@ -59,8 +59,8 @@ def bench_model(folder: Path) -> Path:
     """A tiny untrained 32 px StyleGAN2 checkpoint (fixed seed), for machines without a packaged model."""
     import torch
 
-    from seedgen.networks import Generator
-    from seedgen.snapshot import save_networks
+    from seedgen.gan.networks import Generator
+    from seedgen.checkpoint import save_networks
 
     torch.manual_seed(0)
     generator = Generator(z_dim=32, c_dim=0, w_dim=32, img_resolution=32, img_channels=3,
@@ -104,7 +104,7 @@ async def run(args: argparse.Namespace) -> dict:
     config_dir = Path(tempfile.mkdtemp(prefix="bench-bridge-config-"))
     model_args: list[str] = []
     if args.kind == "generate" and args.model is None:
-        from seedgen.seed_model import list_models
+        from seedgen.generation.seed_model import list_models
 
         if not any(m["name"] == "default" for m in list_models()):
             args.model = str(bench_model(config_dir))

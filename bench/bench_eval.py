@@ -42,7 +42,7 @@ def _peak_rss_mb() -> float:
 def child(args: argparse.Namespace) -> None:
     """One evaluation, timed, in this (fresh) process; prints one JSON line."""
     from augment.rasterize import RasterPool
-    from seedgen.evaluation import EvalConfig, evaluate_seeds
+    from seedgen.evaluation.evaluate import EvalConfig, evaluate_seeds
 
     config = EvalConfig(size=args.size, seed=args.seed, jobs=args.jobs)
     stages: dict[str, float] = {}
@@ -131,7 +131,7 @@ def make_memorizer(work: Path, train: Path, size: int) -> Path:
 
 
 def make_from_model(work: Path, name: str, checkpoint: str, n: int, seed: int) -> Path:
-    from seedgen.generate import GenerateConfig, generate_seeds
+    from seedgen.generation.generate import GenerateConfig, generate_seeds
 
     out = work / f"model-{name}"
     if not out.exists():
@@ -145,7 +145,7 @@ def make_raw_from_model(work: Path, name: str, checkpoint: str, n: int, seed: in
     collapsed model (which `seedgen generate` refuses to pad with near-duplicates) is scored on."""
     from PIL import Image
 
-    from seedgen.seed_model import load_seed_model
+    from seedgen.generation.seed_model import load_seed_model
 
     out = work / f"raw-{name}"
     if not out.exists():
@@ -164,9 +164,9 @@ def perceptual_speed(images_dir: Path, size: int, runs: int) -> dict:
     with realistic statistics, a few of them close to the query.
     """
     from augment.rasterize import RasterPool
-    from seedgen.evaluation import EvalConfig, render_seed_files, seed_files
+    from seedgen.evaluation.evaluate import EvalConfig, render_seed_files, seed_files
     from seedgen.perceptual import FINGERPRINT_LENGTH, distance_matrix, fingerprint
-    from seedgen.suitability import SuitabilityConfig, mosaic_variation
+    from seedgen.evaluation.suitability import SuitabilityConfig, mosaic_variation
 
     config = EvalConfig(size=size)
     with RasterPool(2, accept_images=True) as pool:

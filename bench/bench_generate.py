@@ -40,8 +40,8 @@ def small_stylegan(folder: Path) -> Path:
     """A random-init 64 px StyleGAN2 checkpoint with a fixed seed (the stand-in for a trained model)."""
     import torch
 
-    from seedgen.networks import Generator
-    from seedgen.snapshot import save_networks
+    from seedgen.gan.networks import Generator
+    from seedgen.checkpoint import save_networks
 
     torch.manual_seed(0)
     g = Generator(z_dim=128, c_dim=0, w_dim=128, img_resolution=64, img_channels=3,
@@ -105,7 +105,7 @@ def index_bench(size: int, runs: int) -> dict:
     """Build, save, load and check against an index of `size` seeds."""
     import numpy as np
 
-    from seedgen.uniqueness import NEAREST_RADIUS, UniquenessIndex, fingerprint_images, lower_bounds, window_means
+    from seedgen.generation.uniqueness import NEAREST_RADIUS, UniquenessIndex, fingerprint_images, lower_bounds, window_means
 
     t = time.perf_counter()
     fps = np.concatenate([fingerprint_images(list(smooth_images(500, seed=k))) for k in range(0, size, 500)])[:size]
@@ -150,7 +150,7 @@ def main() -> None:
 
     work = Path(tempfile.mkdtemp(prefix="bench-generate-"))
     try:
-        from seedgen.seed_model import MODELS_DIR
+        from seedgen.generation.seed_model import MODELS_DIR
 
         if args.model:
             model, which = Path(args.model), f"given: {args.model}"

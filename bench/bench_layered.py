@@ -39,17 +39,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from augment.rasterize import render_svg_bytes  # noqa: E402
-from seedgen.layered import LayeredModelConfig, MaskMLP, pixel_grid  # noqa: E402
-from seedgen.layered_export import generate_layered, shapes_to_layers, stack_shapes  # noqa: E402
-from seedgen.layered_training import (  # noqa: E402
+from seedgen.layered.model import LayeredModelConfig, MaskMLP, pixel_grid  # noqa: E402
+from seedgen.layered.export import generate_layered, shapes_to_layers, stack_shapes  # noqa: E402
+from seedgen.layered.decompose import (  # noqa: E402
     DecomposeConfig,
-    LayeredConfig,
     composite_layers,
     decompose_image,
     fit_masks,
     paint_regions,
-    train_layered,
 )
+from seedgen.layered.training import LayeredConfig, train_layered  # noqa: E402
 from vectorize.metrics import count_paths, psnr  # noqa: E402
 from vectorize.specimen import SPECIMEN_CLASSES, make_specimen  # noqa: E402
 from vectorize.svg_writer import write_svg  # noqa: E402

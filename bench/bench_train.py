@@ -2,7 +2,7 @@
 memory of the official `auto` config at 256 px on a GPU.
 
 Each run trains a fresh model on a synthetic image folder (flat-colour rectangles, the kind of data
-`seedgen dataset` makes) through the real `seedgen.training_loop.train`, and reads the images/second
+`seedgen dataset` makes) through the real `seedgen.gan.training_loop.train`, and reads the images/second
 it measured over its training steps (network construction, file writing and the first `--warmup`
 steps excluded). The figure reported is the median of `--runs` runs.
 
@@ -29,8 +29,8 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from seedgen.train_config import preset  # noqa: E402
-from seedgen.training_loop import train  # noqa: E402
+from seedgen.gan.config import preset  # noqa: E402
+from seedgen.gan.training_loop import train  # noqa: E402
 
 
 def make_images(folder: Path, count: int, size: int, seed: int = 0) -> Path:

@@ -1,7 +1,7 @@
 """The shapes of the bridge's requests and answers (pydantic), which also make its OpenAPI schema.
 
 Requests forbid unknown fields, so a misspelt option is a 422 with its name rather than silently ignored.
-`GenerateRequest` is made from `seedgen.generate.GenerateConfig`, where each option is declared once (type,
+`GenerateRequest` is made from `seedgen.generation.generate.GenerateConfig`, where each option is declared once (type,
 default, range or choices, help), with the bridge's own defaults and tighter limits from `GENERATE_REQUEST`;
 `GET /api/options` sends the panel the same table.
 """
@@ -13,7 +13,7 @@ from typing import Any, Literal, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from plugin_bridge.settings import MAX_GENERATE_N, MAX_PALETTE_CHARS
-from seedgen.generate import GenerateConfig, OptionSpec
+from seedgen.generation.config import GenerateConfig, OptionSpec
 from vectorize.page import NAMED_PAGES_MM
 
 SeedFormat = Literal["svg", "pdf", "png"]
@@ -68,7 +68,7 @@ def _generate_request() -> type[BaseModel]:
     hints = get_type_hints(GenerateConfig)
     fields = {name: _request_field(spec, hints[name]) for name, spec in generate_options().items()}
     return create_model("GenerateRequest", __config__=ConfigDict(extra="forbid"), __module__=__name__,
-                        __doc__="Options for a generation job; seedgen.generate.GenerateConfig's, with the "
+                        __doc__="Options for a generation job; seedgen.generation.generate.GenerateConfig's, with the "
                                 "bridge's defaults and limits.", **fields)
 
 

@@ -1,6 +1,6 @@
 """What each kind of bridge job does, inside its job process: generate, augment an upload, vectorize an upload.
 
-Each kind calls the one public function of its pipeline stage (`seedgen.generate.generate_seeds`,
+Each kind calls the one public function of its pipeline stage (`seedgen.generation.generate.generate_seeds`,
 `augment.augment_run.augment_library`, `vectorize.vectorize_files`). Generation writes straight
 into the library. Augment and vectorize write into the job's own folder first; their seeds are then moved
 into the library under fresh ids (never overwriting) and given a PNG preview, rendered here in the job's
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
-    from seedgen.generate import GenerateConfig
+    from seedgen.generation.config import GenerateConfig
 
 Progress = Callable[[int, int], None]
 PREVIEW_PX = 1024  # the long side of previews made for adopted seeds; thumbnails are cut from it
@@ -31,7 +31,7 @@ def run_job(kind: str, params: dict, library: Path, workdir: Path, progress: Pro
 
 
 def run_generate(params: dict, library: Path, workdir: Path, progress: Progress) -> dict:
-    from seedgen.generate import GenerateError, generate_seeds
+    from seedgen.generation.generate import GenerateError, generate_seeds
 
     try:
         config = generate_config(params)
@@ -50,7 +50,7 @@ def run_generate(params: dict, library: Path, workdir: Path, progress: Progress)
 def generate_config(params: dict) -> "GenerateConfig":
     """The GenerateConfig for a generate job's params (the API's GenerateRequest fields); validated."""
     from plugin_bridge.api_schema import GenerateRequest
-    from seedgen.generate import GenerateConfig, parse_output_size
+    from seedgen.generation.config import GenerateConfig, parse_output_size
 
     request = GenerateRequest.model_validate({k: v for k, v in params.items() if k in GenerateRequest.model_fields})
     options = request.model_dump()

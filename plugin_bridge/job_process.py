@@ -38,7 +38,7 @@ def _emit(channel: TextIO, message: dict) -> None:
 
 def _preload() -> None:
     """Import what every kind of job needs, before there is a job (a failure shows up in the job itself)."""
-    for module in ("plugin_bridge.job_kinds", "seedgen.generate", "augment.augment_run",
+    for module in ("plugin_bridge.job_kinds", "seedgen.generation.generate", "augment.augment_run",
                    "vectorize.vectorize_run", "augment.rasterize"):
         try:
             importlib.import_module(module)

@@ -77,7 +77,7 @@ async def _lifespan(app: FastAPI):
     if app.state.start_jobs:
         jobs.start()
         if config.warm_processes:
-            # the model list needs seedgen.seed_model (torch): load it before the panel asks
+            # the model list needs seedgen.generation.seed_model (torch): load it before the panel asks
             threading.Thread(target=_import_engine, name="seedgen-engine-import", daemon=True).start()
     try:
         yield
@@ -119,6 +119,6 @@ def _jsonable_errors(exc: RequestValidationError) -> list[dict]:
 
 def _import_engine() -> None:
     try:
-        import seedgen.seed_model  # noqa: F401
+        import seedgen.generation.seed_model  # noqa: F401
     except Exception:  # noqa: BLE001 - the routes that need it report the problem
         pass

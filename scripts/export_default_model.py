@@ -15,7 +15,7 @@ from PIL import Image
 
 from augment.output import write_atomic
 from seedgen.perceptual import FINGERPRINT_VERSION, fingerprint
-from seedgen.snapshot import build_networks, load_networks, save_networks
+from seedgen.checkpoint import build_networks, load_networks, save_networks
 
 
 def main(snapshot: str, data_dir: str, out_stem: str) -> None:

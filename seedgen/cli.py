@@ -1,7 +1,8 @@
 """The `seedgen` command: a thin click group whose subcommands load lazily.
 
-Each subcommand lives in `seedgen/commands/<verb>.py` as a click command named `command`. Loading them
-on demand keeps `seedgen --help` fast (no torch import) and lets each stage own its own options.
+Each subcommand lives in `seedgen/commands/<verb>.py` as a click command named `command`; `serve` lives in
+the package it runs (`plugin_bridge/command.py`), named here as text so that nothing below the bridge imports
+it. Loading them on demand keeps `seedgen --help` fast (no torch import) and lets each stage own its options.
 The group applies the one failure rule of `seedgen.failure` to every subcommand: a user's mistake is one line
 `seedgen VERB: WHAT: WHY`; exit codes 0 success, 1 some inputs failed (or an output exists), 2 usage error.
 """
@@ -21,7 +22,7 @@ from seedgen import __version__
 
 @dataclass(frozen=True)
 class Verb:
-    module: str  # under seedgen.commands
+    module: str  # under seedgen.commands, or a whole dotted module path
     help: str  # one line, shown by `seedgen --help`
     output: str | None = None  # the parameter naming the output folder: checked before work, removed if left empty
     output_is_file: bool = False  # the output parameter names a file (its folder is checked)
@@ -37,7 +38,7 @@ COMMANDS: dict[str, Verb] = {
     "generate": Verb("generate", "Generate new vector seeds from a model.", "out"),
     "vectorize": Verb("vectorize", "Turn raster images into layered SVG and print PDF seeds.", "output"),
     "eval": Verb("evaluate", "Measure seed quality: style, novelty, diversity, Mosaic suitability.", "out_dir"),
-    "serve": Verb("serve", "Run the local bridge server for the InDesign panel.", "library"),
+    "serve": Verb("plugin_bridge.command", "Run the local bridge server for the InDesign panel.", "library"),
 }
 
 
@@ -63,7 +64,7 @@ class LazyGroup(click.Group):
         if name not in COMMANDS or not _module_exists(COMMANDS[name].module):
             return None
         verb = COMMANDS[name]
-        command = importlib.import_module(f"seedgen.commands.{verb.module}").command
+        command = importlib.import_module(_module_path(verb.module)).command
         command.short_help = command.short_help or verb.help
         if not getattr(command, "_seedgen_guarded", False):
             command.callback = _guarded(command.callback, verb)
@@ -113,8 +114,12 @@ def _guarded(callback, verb: Verb):
     return run
 
 
-def _module_exists(module_name: str) -> bool:
-    return importlib.util.find_spec(f"seedgen.commands.{module_name}") is not None
+def _module_path(module: str) -> str:
+    return module if "." in module else f"seedgen.commands.{module}"
+
+
+def _module_exists(module: str) -> bool:
+    return importlib.util.find_spec(_module_path(module)) is not None
 
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seedgen.ada import AUGPIPES, AdaptiveP, AugmentPipe
-from seedgen.networks import Discriminator, Generator
-from seedgen.train_config import AUGPIPE_NAMES
+from seedgen.gan.ada import AUGPIPES, AdaptiveP, AugmentPipe
+from seedgen.gan.networks import Discriminator, Generator
+from seedgen.gan.config import AUGPIPE_NAMES
 
 
 def _images(n: int = 8, size: int = 16, seed: int = 0) -> torch.Tensor:

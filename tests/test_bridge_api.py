@@ -28,8 +28,8 @@ from augment.svg_source import parse_svg
 from plugin_bridge.library import SeedLibrary
 from plugin_bridge.runner import BridgeThread
 from plugin_bridge.server import BridgeConfig
-from seedgen.networks import Generator
-from seedgen.snapshot import save_networks
+from seedgen.gan.networks import Generator
+from seedgen.checkpoint import save_networks
 
 TOKEN = "api-test-token-0123456789abcdefghijklmnopqrstuv"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -453,7 +453,7 @@ def test_options_and_the_request_model_are_seedgens_declaration(library):
     """GET /api/options and the GenerateRequest schema carry GenerateConfig's defaults, ranges and choices (with
     the bridge's own cap on seeds per job); one seed range everywhere, exact up to 2**63-1."""
     from plugin_bridge.settings import MAX_GENERATE_N
-    from seedgen.generate import GenerateConfig
+    from seedgen.generation.generate import GenerateConfig
 
     declared = GenerateConfig.options()
     with BridgeThread(library, TOKEN, BridgeConfig(port=0), start_jobs=False) as running, \

@@ -8,10 +8,10 @@ import pytest
 import torch
 from PIL import Image
 
-from seedgen.dcgan import DCGANDiscriminator, DCGANGenerator, freeze_dcgan_layers
-from seedgen.snapshot import build_networks, load_networks, load_snapshot
-from seedgen.train_config import preset
-from seedgen.training_loop import train
+from seedgen.gan.dcgan import DCGANDiscriminator, DCGANGenerator, freeze_dcgan_layers
+from seedgen.checkpoint import build_networks, load_networks, load_snapshot
+from seedgen.gan.config import preset
+from seedgen.gan.training_loop import train
 
 
 @pytest.mark.parametrize("resolution", [32, 64])

@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from seedgen.image_folder import ShardedOrder
-from seedgen.snapshot import load_networks, load_snapshot
+from seedgen.checkpoint import load_networks, load_snapshot
 
 
 def test_sharded_order_deals_one_global_order_to_all_ranks() -> None:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from seedgen.evaluation import EvalConfig, compute_metrics, seed_set_from_images
+from seedgen.evaluation.evaluate import EvalConfig, compute_metrics, seed_set_from_images
 from seedgen.perceptual import (
     FINGERPRINT_LENGTH,
     NEAR_COPY_THRESHOLD,
@@ -21,7 +21,7 @@ from seedgen.perceptual import (
     fingerprint,
     pairwise_distances,
 )
-from seedgen.suitability import (
+from seedgen.evaluation.suitability import (
     SuitabilityConfig,
     colour_count,
     coverage,
@@ -30,7 +30,7 @@ from seedgen.suitability import (
     seed_suitability,
     variation_spread,
 )
-from seedgen.swd import SWDConfig, laplacian_pyramid, multiscale_swd, palette_distance, sliced_wasserstein
+from seedgen.evaluation.swd import SWDConfig, laplacian_pyramid, multiscale_swd, palette_distance, sliced_wasserstein
 
 
 # --- procedural seeds ------------------------------------------------------------------------------------

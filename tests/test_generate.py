@@ -23,12 +23,12 @@ from augment.palette import parse_palette
 from augment.rasterize import render_svg_bytes
 from augment.svg_source import SVG_NS, parse_svg
 from seedgen.cli import main as cli
-from seedgen.contact_sheet import ContactSheet, SheetEntry
-from seedgen.generate import GenerateConfig, GenerateError, generate_seeds
+from seedgen.generation.contact_sheet import ContactSheet, SheetEntry
+from seedgen.generation.generate import GenerateConfig, GenerateError, generate_seeds
 from seedgen.perceptual import FINGERPRINT_LENGTH, NEAR_COPY_THRESHOLD, distance_matrix
-from seedgen.seed_model import MODELS_DIR, load_seed_model
-from seedgen.snapshot import save_networks
-from seedgen.uniqueness import (INDEX_DIR, NEAREST_RADIUS, UniquenessIndex, fingerprint_images, lower_bounds,
+from seedgen.generation.seed_model import MODELS_DIR, load_seed_model
+from seedgen.checkpoint import save_networks
+from seedgen.generation.uniqueness import (INDEX_DIR, NEAREST_RADIUS, UniquenessIndex, fingerprint_images, lower_bounds,
                                 window_means)
 
 SIZE = "96"  # px: every run here writes small seeds
@@ -38,7 +38,7 @@ STEPS = "8"  # projection steps for --like / --mix: enough to move, fast on 32 p
 # --- models and a first library, built once ---------------------------------------------------------------
 
 def _stylegan(seed: int = 0):
-    from seedgen.networks import Generator
+    from seedgen.gan.networks import Generator
 
     torch.manual_seed(seed)
     return Generator(z_dim=32, c_dim=0, w_dim=32, img_resolution=32, img_channels=3,
@@ -46,7 +46,7 @@ def _stylegan(seed: int = 0):
 
 
 def _dcgan():
-    from seedgen.dcgan import DCGANGenerator
+    from seedgen.gan.dcgan import DCGANGenerator
 
     torch.manual_seed(1)
     g = DCGANGenerator(z_dim=32, img_resolution=32, features=8)
@@ -461,8 +461,8 @@ def test_device_cuda(models, tmp_path):
 # --- bad input: one line, non-zero exit, nothing changed ---------------------------------------------------
 
 def _checkpoint_case(kind: str, models, tmp_path: Path) -> str:
-    from seedgen.dcgan import DCGANGenerator
-    from seedgen.networks import Discriminator
+    from seedgen.gan.dcgan import DCGANGenerator
+    from seedgen.gan.networks import Discriminator
 
     path = tmp_path / "ckpt" / kind
     if kind == "missing":

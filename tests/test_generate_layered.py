@@ -6,9 +6,9 @@ from PIL import Image, ImageDraw
 
 from augment.rasterize import render_svg_bytes
 from augment.svg_source import parse_svg
-from seedgen.generate import GenerateConfig, generate_seeds
-from seedgen.layered import LayeredModelConfig
-from seedgen.layered_training import LayeredConfig, train_layered
+from seedgen.generation.generate import GenerateConfig, generate_seeds
+from seedgen.layered.model import LayeredModelConfig
+from seedgen.layered.training import LayeredConfig, train_layered
 
 TINY = dict(layers=3, params=4, resolution=32, z_dim=8, mlp_width=32, encoder_width=8, head_width=32)
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from PIL import Image, ImageDraw
 
-from seedgen.layered import (
+from seedgen.layered.model import (
     LayeredConfigError,
     LayeredGenerator,
     LayeredModelConfig,
@@ -18,15 +18,15 @@ from seedgen.layered import (
     pixel_grid,
     render_layers,
 )
-from seedgen.layered_training import (
+from seedgen.layered.training import (
     LayeredConfig,
     LayeredTrainingError,
     latest_snapshot,
     run_layered,
     train_layered,
 )
-from seedgen.snapshot import CheckpointError, load_snapshot, save_networks
-from seedgen.train_config import ConfigError
+from seedgen.checkpoint import CheckpointError, load_snapshot, save_networks
+from seedgen.gan.config import ConfigError
 
 TINY = dict(layers=3, params=4, resolution=32, z_dim=8, mlp_width=32, encoder_width=8, head_width=32)
 

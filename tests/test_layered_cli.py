@@ -16,7 +16,7 @@ from augment.palette import parse_palette
 from augment.rasterize import render_svg_bytes
 from augment.svg_source import parse_svg
 from seedgen.cli import main
-from seedgen.layered import load_layered_generator
+from seedgen.layered.model import load_layered_generator
 
 LAYERED = ["--model", "layered", "--layers", "3", "--params", "4", "--batch", "2", "--device", "cpu", "--quiet"]
 

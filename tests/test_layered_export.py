@@ -2,22 +2,23 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import numpy as np
 import pypdfium2
 import pytest
 import torch
+from PIL import Image
 
 from augment.output import OutputExists
 from augment.rasterize import render_svg_bytes
 from augment.svg_source import parse_svg
-from seedgen.bezier import evaluate_cubic, fit_closed_contour
-from seedgen.layered import LayeredGenerator, LayeredModelConfig, render_stack
-from seedgen.layered_export import (
+from seedgen.layered.bezier import evaluate_cubic, fit_closed_contour
+from seedgen.layered.model import LayeredGenerator, LayeredModelConfig, render_stack
+from seedgen.layered.export import (
     LayeredExportConfig,
     LayeredExportError,
     _band_opacities,
-    decompose_to_files,
     generate_layered,
     layers_method,
     mask_contours,
@@ -25,8 +26,9 @@ from seedgen.layered_export import (
     shapes_to_layers,
     stack_shapes,
 )
-from seedgen.layered_training import DecomposeConfig, LayeredTrainingError, decompose_image
-from seedgen.snapshot import save_networks
+from seedgen.layered.decompose import DecomposeConfig, decompose_image
+from seedgen.layered.model import LayeredTrainingError
+from seedgen.checkpoint import save_networks
 from vectorize.svg_writer import write_svg
 
 # A cairo-rendered (anti-aliased) seed: a disc and a bar over a flat background, as our seeds are rendered.
@@ -96,7 +98,7 @@ def test_contours_of_a_ring_keep_its_hole(tmp_path):
     ring = np.clip(1.0 - np.abs(r - 40) / 15.0, 0, 1)  # soft ring, 0.5 level at radii 32.5 and 47.5
     contours = mask_contours(ring, 0.5, min_area=4)
     assert len(contours) == 2
-    from seedgen.layered_export import contours_to_path
+    from seedgen.layered.export import contours_to_path
 
     d = contours_to_path(contours, (1.0, 1.0), LayeredExportConfig())
     svg = (f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 128 128"><rect width="128" height="128" '
@@ -113,7 +115,7 @@ def test_coarse_to_fine_sampling_matches_a_full_grid():
         generator.mlp.out.weight.mul_(30)  # sharp, wiggly masks
     codes = torch.randn(2, 4)
     fast = sample_masks(generator.mlp, codes, grid=256, coarse=64, band=0.0)
-    from seedgen.layered import pixel_grid
+    from seedgen.layered.model import pixel_grid
 
     full = generator.mlp.sample(pixel_grid(256), codes).reshape(2, 256, 256).numpy()
     assert np.array_equal(fast > 0.5, full > 0.5)
@@ -165,9 +167,13 @@ def test_decomposition_improves_l1_and_writes_valid_files(decomposition, seed_im
     assert decomposition.psnr > 24
     assert _psnr(decomposition.render(32) / 255.0, seed_image / 255.0) > 24
 
-    quick = DecomposeConfig(layers=3, params=6, steps=30, resolution=32, mlp_width=32)
-    paths, result = decompose_to_files(seed_image, tmp_path / "seed", ("svg", "pdf", "json"), decompose=quick)
-    assert [p.suffix for p in paths] == [".svg", ".pdf", ".json"]
+    # the same decomposition as files, the way users make them: `seedgen vectorize --method layers`
+    Image.fromarray(seed_image).save(tmp_path / "seed.png")
+    quick = ["--method", "layers", "--layers", "3", "--params", "6", "--steps", "30", "--svg", "--pdf", "--quiet"]
+    result = _vectorize(tmp_path / "seed.png", tmp_path / "out", *quick)
+    assert result.exit_code == 0, result.output
+    paths = [tmp_path / "out" / f"seed.{suffix}" for suffix in ("svg", "pdf", "json")]
+    assert all(p.is_file() for p in paths)
     root = parse_svg(paths[0].read_bytes())
     assert root.get("viewBox") == "0 0 32 32"
     groups = [g for g in root if g.tag.endswith("g")]
@@ -176,16 +182,27 @@ def test_decomposition_improves_l1_and_writes_valid_files(decomposition, seed_im
     svg_pixels = render_svg_bytes(paths[0].read_bytes(), 32)[:, :, :3]
     pdf_pixels = _pdf_pixels(paths[1].read_bytes(), 32)
     assert _psnr(svg_pixels / 255.0, pdf_pixels / 255.0) > 25  # the PDF draws the same shapes
-    with pytest.raises(OutputExists):
-        decompose_to_files(seed_image, tmp_path / "seed", ("svg",), decompose=quick)
+    again = _vectorize(tmp_path / "seed.png", tmp_path / "out", *quick)
+    assert again.exit_code == 1 and "already exists" in again.output  # OutputExists: nothing replaced
 
 
 def test_decomposition_keeps_a_non_square_canvas(tmp_path):
     image = np.zeros((16, 24, 3), dtype=np.uint8)
     image[:, :12] = (250, 200, 20)
-    quick = DecomposeConfig(layers=2, params=4, steps=20, resolution=16, mlp_width=32)
-    paths, _ = decompose_to_files(image, tmp_path / "wide", ("svg",), decompose=quick)
-    assert parse_svg(paths[0].read_bytes()).get("viewBox") == "0 0 24 16"
+    Image.fromarray(image).save(tmp_path / "wide.png")
+    result = _vectorize(tmp_path / "wide.png", tmp_path / "out", "--method", "layers", "--layers", "2", "--params",
+                        "4", "--steps", "20", "--svg", "--quiet")
+    assert result.exit_code == 0, result.output
+    assert parse_svg((tmp_path / "out" / "wide.svg").read_bytes()).get("viewBox") == "0 0 24 16"
+
+
+def _vectorize(image: Path, out: Path, *options: str):
+    """The real `seedgen vectorize` command."""
+    from click.testing import CliRunner
+
+    from seedgen.cli import main
+
+    return CliRunner().invoke(main, ["vectorize", str(image), "-o", str(out), *options])
 
 
 def test_layers_method_plugs_into_the_vectorize_pipeline(seed_image):
@@ -261,5 +278,4 @@ def test_generate_refuses_a_recon_model_and_bad_requests(tmp_path):
     with pytest.raises(LayeredExportError, match="n >= 1"):
         generate_layered(path, 0, 256, out_dir=tmp_path)
     with pytest.raises(LayeredExportError, match="format"):
-        decompose_to_files(np.zeros((8, 8, 3), np.uint8), tmp_path / "x", ("png",),
-                           decompose=DecomposeConfig(steps=1, resolution=16))
+        generate_layered(path, 1, 256, out_dir=tmp_path, formats=("png",))

@@ -21,9 +21,9 @@ from click.testing import CliRunner
 from torch import nn
 
 from seedgen.cli import main
-from seedgen.legacy_pickle import PickleError, load_official_pickle
-from seedgen.networks import Discriminator, Generator
-from seedgen.snapshot import build_networks, load_networks
+from seedgen.gan.legacy_pickle import PickleError, load_official_pickle
+from seedgen.gan.networks import Discriminator, Generator
+from seedgen.checkpoint import build_networks, load_networks
 
 OFFICIAL_CLASS_NAMES = {"FullyConnected": "FullyConnectedLayer", "EqualConv2d": "Conv2dLayer", "ToRGB": "ToRGBLayer"}
 

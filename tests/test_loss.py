@@ -5,10 +5,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from seedgen.dcgan import DCGANDiscriminator, DCGANGenerator
-from seedgen.loss import LogisticGANLoss, StyleGAN2Loss, mix_styles
-from seedgen.networks import Discriminator, Generator
-from seedgen.train_config import TrainingConfig, apply_options, preset
+from seedgen.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+from seedgen.gan.loss import LogisticGANLoss, StyleGAN2Loss, mix_styles
+from seedgen.gan.networks import Discriminator, Generator
+from seedgen.gan.config import TrainingConfig, apply_options, preset
 
 
 def _stylegan2(seed: int = 0) -> tuple[Generator, Discriminator]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from seedgen.networks import (Discriminator, Generator, MinibatchStdLayer, fir_filter, freeze_discriminator_layers,
+from seedgen.gan.networks import (Discriminator, Generator, MinibatchStdLayer, fir_filter, freeze_discriminator_layers,
                               upsample2d)
 
 

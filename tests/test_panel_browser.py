@@ -29,8 +29,8 @@ from augment.svg_source import parse_svg
 from plugin_bridge.runner import BridgeThread
 from plugin_bridge.server import UXP_ORIGINS, BridgeConfig
 from plugin_bridge.settings import MAX_GENERATE_N
-from seedgen.networks import Generator
-from seedgen.snapshot import save_networks
+from seedgen.gan.networks import Generator
+from seedgen.checkpoint import save_networks
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",

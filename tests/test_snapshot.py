@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from augment.output import OutputExists
-from seedgen.dcgan import DCGANDiscriminator, DCGANGenerator
-from seedgen.networks import Discriminator, Generator
-from seedgen.snapshot import (CheckpointError, build_networks, checkpoint_paths, load_networks, load_snapshot,
+from seedgen.gan.dcgan import DCGANDiscriminator, DCGANGenerator
+from seedgen.gan.networks import Discriminator, Generator
+from seedgen.checkpoint import (CheckpointError, build_networks, checkpoint_paths, load_networks, load_snapshot,
                               save_networks, save_snapshot)
 
 

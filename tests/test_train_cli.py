@@ -23,8 +23,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from seedgen.cli import main
-from seedgen.networks import Discriminator, Generator
-from seedgen.snapshot import load_networks, load_snapshot
+from seedgen.gan.networks import Discriminator, Generator
+from seedgen.checkpoint import load_networks, load_snapshot
 
 # A StyleGAN2 small enough to train a step in a fraction of a second on one CPU thread.
 TINY = ["--cfg", "small", "--batch", "4", "--device", "cpu", "--set", "channel_base=256", "--set", "channel_max=32",

@@ -17,7 +17,7 @@ from plugin_bridge.library import SeedLibrary, safe_stem
 from plugin_bridge.routes.models import known_models
 from plugin_bridge.routes.state import Config, Jobs, Library
 from plugin_bridge.settings import MAX_AUGMENT_VARIANTS, MAX_PALETTE_CHARS
-from seedgen.generate import GenerateError
+from seedgen.generation.config import GenerateError
 
 router = APIRouter()
 UPLOADS_DIR = ".uploads"

@@ -8,7 +8,6 @@ from fastapi import APIRouter, HTTPException
 from plugin_bridge.api_schema import ModelList, OptionsOut, options_out
 from plugin_bridge.routes.state import Config
 from plugin_bridge.settings import BridgeConfig
-from seedgen.generate import list_models
 
 router = APIRouter()
 
@@ -31,6 +30,8 @@ def known_models(config: BridgeConfig) -> list[dict]:
 
 def _list_models() -> list[dict]:
     try:
+        from seedgen.generation.seed_model import list_models
+
         packaged = list_models()
     except ImportError as exc:  # the model code needs torch
         raise HTTPException(503, f"the generation engine is not available ({exc})") from exc
@@ -39,6 +40,6 @@ def _list_models() -> list[dict]:
 
 def _checkpoint_entry(path: Path) -> dict:
     """A model entry, like seedgen's list_models(), for a checkpoint file given with `seedgen serve --model`."""
-    from seedgen.seed_model import model_entry
+    from seedgen.generation.seed_model import model_entry
 
     return model_entry(path.expanduser().resolve())

@@ -33,7 +33,7 @@ from seedgen.batch import BatchReport
 def command(generated_dir: Path, reference_dir: Path, train_dir: Path | None, out_dir: Path, size: int, seed: int,
             max_images: int, jobs: int, overwrite: bool, quiet: bool) -> None:
     """Score GENERATED_DIR (SVG, PDF, PNG or JPEG seeds) against --reference and --train; write a report."""
-    from seedgen.evaluation import EvalConfig, evaluate_seeds
+    from seedgen.evaluation.evaluate import EvalConfig, evaluate_seeds
 
     config = EvalConfig(size=size, seed=seed, max_images=max_images, jobs=jobs)
     report = BatchReport("eval", quiet=quiet)

@@ -1,6 +1,6 @@
 """`seedgen generate`: the main job — new, unique vector seeds from the packaged default model or your own.
 
-The options are made from `seedgen.generate.GenerateConfig`, where each is declared once with its default,
+The options are made from `seedgen.generation.generate.GenerateConfig`, where each is declared once with its default,
 range or choices and help; only what is the CLI's own (the output folder, --json, -n, how --mix and the
 format flags are typed) is written here.
 """
@@ -10,7 +10,7 @@ import json
 
 import click
 
-from seedgen.generate import GenerateConfig, OptionSpec
+from seedgen.generation.config import GenerateConfig, OptionSpec
 
 EXAMPLE = "seedgen generate --n 50 --svg -o seeds/"
 SHORT_FLAGS = {"n": "-n"}
@@ -81,7 +81,7 @@ Example:  {EXAMPLE}
 """,
 )
 def command(out: str, as_json: bool, **options) -> None:
-    from seedgen.generate import generate_seeds, result_summary, to_json
+    from seedgen.generation.generate import generate_seeds, result_summary, to_json
 
     spec = GenerateConfig.options()["formats"]
     formats = tuple(fmt for fmt in spec.choices if options.pop(fmt)) or spec.default

@@ -23,7 +23,7 @@ def command(pickle_path: Path, target: Path, overwrite: bool, quiet: bool) -> No
     Example:
       seedgen import-pkl network-snapshot-000800.pkl -o checkpoints/pretrained
     """
-    from seedgen.legacy_pickle import import_official_pickle
+    from seedgen.gan.legacy_pickle import import_official_pickle
 
     weights, networks = import_official_pickle(pickle_path, target, overwrite=overwrite)
     if not quiet:

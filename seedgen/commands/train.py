@@ -1,7 +1,7 @@
 """`seedgen train DATA_DIR -o RUN_DIR`: train StyleGAN2-ADA, the DCGAN baseline or the layered vector
 generator; rerun to resume.
 
-The command parses options and calls `seedgen.training_loop.train` (one function, also what the
+The command parses options and calls `seedgen.gan.training_loop.train` (one function, also what the
 bridge and the tests call). Each model choice maps to a runner in `RUNNERS`, so another family with
 its own training function plugs in as one more entry and its own options.
 Exit codes (seedgen.failure): 0 trained, 1 bad data or checkpoint, 2 bad options, a missing or empty data
@@ -15,11 +15,11 @@ from typing import Any, Callable
 
 import click
 
-from seedgen.train_config import AUG_MODES, PRESETS
+from seedgen.gan.config import AUG_MODES, PRESETS
 from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
 MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
-LAYERED_MODES = ("gan", "recon")  # seedgen.layered.MODES, spelled here so that --help need not import torch
+LAYERED_MODES = ("gan", "recon")  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
 
 
 def _rank() -> int:
@@ -28,7 +28,7 @@ def _rank() -> int:
 
 def _run_gan(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
     """Train StyleGAN2 or DCGAN through the shared loop; returns the summary line."""
-    from seedgen.training_loop import train
+    from seedgen.gan.training_loop import train
 
     options = dict(params["settings"])
     options.update({
@@ -57,8 +57,8 @@ def _origin(result: Any) -> str:
 
 
 def _run_layered(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
-    """Train the layered vector generator (seedgen.layered_training); returns the summary line."""
-    from seedgen.layered_training import run_layered
+    """Train the layered vector generator (seedgen.layered.training); returns the summary line."""
+    from seedgen.layered.training import run_layered
 
     return run_layered(data_dir, run_dir, params)
 
@@ -145,7 +145,7 @@ def _parse_settings(settings: tuple[str, ...]) -> dict[str, Any]:
     import dataclasses
     import json
 
-    from seedgen.train_config import TrainingConfig
+    from seedgen.gan.config import TrainingConfig
 
     names = {f.name for f in dataclasses.fields(TrainingConfig)}
     out: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from vectorize.image_input import image_files
 from vectorize.page import PageSizeError, parse_page_size
 from vectorize.vectorize_run import FORMATS, iter_vectorize_files, register_method
 
-register_method("layers", "seedgen.layered_export:layers_method")  # imported (with torch) only when used
+register_method("layers", "seedgen.layered.export:layers_method")  # imported (with torch) only when used
 
 
 def _usage_error(message: str) -> None:

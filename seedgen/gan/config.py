@@ -19,7 +19,7 @@ PRESETS = ("small", "auto", "paper256", "stylegan2", "dcgan")
 CPU_PRESETS = ("small", "dcgan")  # sized to train on a CPU; the others are the official GPU configs
 MODELS = ("stylegan2", "dcgan")
 AUG_MODES = ("ada", "noaug", "fixed")
-AUGPIPE_NAMES = ("blit", "geom", "color", "bg", "bgc")   # the sets seedgen.ada.AUGPIPES defines
+AUGPIPE_NAMES = ("blit", "geom", "color", "bg", "bgc")   # the sets seedgen.gan.ada.AUGPIPES defines
 MIN_RESOLUTION = 32
 MAX_RESOLUTION = 1024
 
@@ -73,7 +73,7 @@ class TrainingConfig:
     ada_target: float = 0.6           # target of r_t = E[sign(D(real))] (ADA paper: 0.6)
     ada_interval: int = 4             # adjust p every 4 steps
     ada_kimg: float = 500             # p can go 0 -> 1 in this many kimg; 100 when transferring (reacts faster)
-    augpipe: str = "bgc"              # which augmentations: see seedgen.ada.AUGPIPES
+    augpipe: str = "bgc"              # which augmentations: see seedgen.gan.ada.AUGPIPES
 
     # --- transfer learning -----------------------------------------------------------------------
     freezed: int = 0                  # Freeze-D: keep the first N discriminator blocks (from the top) fixed

@@ -27,6 +27,12 @@ MODEL_NAME = "layered"  # the `model` field of this generator's snapshots
 MODES = ("gan", "recon")
 
 
+class LayeredTrainingError(ValueError):
+    """A training or fitting request that cannot run (one line, fit to show a user)."""
+
+    exit_code = 1  # an input could not be used (seedgen.failure); its training and decomposition share it
+
+
 class LayeredConfigError(ConfigError):
     """A layered-model option out of its range (a usage error, like any training ConfigError)."""
 
@@ -322,11 +328,19 @@ class LayeredGenerator(nn.Module):
 def load_layered_generator(checkpoint: str | Path, device: str | torch.device = "cpu") -> LayeredGenerator:
     """Build a LayeredGenerator from a layered checkpoint or snapshot (safetensors + JSON), in eval mode.
 
-    Raises seedgen.snapshot.CheckpointError (one line) for a missing, damaged or non-layered file.
+    Raises seedgen.checkpoint.CheckpointError (one line) for a missing, damaged or non-layered file.
     """
-    from seedgen.snapshot import CheckpointError, load_networks, load_state_strict
+    from seedgen.checkpoint import load_networks
 
     states, config = load_networks(checkpoint)
+    return layered_generator_from(states, config, checkpoint, device)
+
+
+def layered_generator_from(states: dict, config: dict, checkpoint: str | Path,
+                           device: str | torch.device = "cpu") -> LayeredGenerator:
+    """A LayeredGenerator from a checkpoint already read (its network states and JSON header), in eval mode."""
+    from seedgen.checkpoint import CheckpointError, load_state_strict
+
     if config.get("model") != MODEL_NAME:
         raise CheckpointError(f"{checkpoint}: model is {config.get('model')!r}, not a layered generator")
     try:
@@ -338,3 +352,8 @@ def load_layered_generator(checkpoint: str | Path, device: str | torch.device = 
     generator = LayeredGenerator(model_config)
     load_state_strict(generator, states["G"], "G")
     return generator.to(device).eval()
+
+
+def psnr_from_mse(mse: float) -> float:
+    """PSNR in dB of images on the [0, 1] scale with this mean squared error."""
+    return 10 * math.log10(1.0 / max(mse, 1e-12))

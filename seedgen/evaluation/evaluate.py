@@ -3,8 +3,8 @@
 `evaluate_seeds` is what `seedgen eval`, the benchmark and the tests call: it loads three folders (generated
 seeds, held-back reference seeds, and optionally the training set), computes every figure with
 `compute_metrics`, and writes `report.html` and `metrics.json`. The figures work offline (no Inception or VGG
-weights): multi-scale SWD and a Lab palette distance for style (`seedgen.swd`), the shared perceptual distance
-for novelty and diversity (`seedgen.perceptual`), and a simulation of Mosaic's variations (`seedgen.suitability`).
+weights): multi-scale SWD and a Lab palette distance for style (`seedgen.evaluation.swd`), the shared perceptual distance
+for novelty and diversity (`seedgen.perceptual`), and a simulation of Mosaic's variations (`seedgen.evaluation.suitability`).
 """
 from __future__ import annotations
 
@@ -26,10 +26,15 @@ from augment.rasterize import (
     fit_full_bleed,
 )
 from seedgen.batch import BatchReport
-from seedgen.eval_report import write_report
+from seedgen.evaluation.report import write_report
+from seedgen.evaluation.suitability import SuitabilityConfig, seed_suitability
+from seedgen.evaluation.swd import (
+    SWDConfig,
+    multiscale_swd,
+    palette_distance,
+    pyramid_resolutions,
+)
 from seedgen.perceptual import NEAR_COPY_THRESHOLD, distance_matrix, fingerprint
-from seedgen.suitability import SuitabilityConfig, seed_suitability
-from seedgen.swd import SWDConfig, multiscale_swd, palette_distance, pyramid_resolutions
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 

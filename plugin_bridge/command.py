@@ -59,7 +59,7 @@ def command(port: int, host: str, library: Path, workers: int, queue_size: int, 
 
 def _check_models(models: tuple[Path, ...]) -> None:
     """Each --model must be a seedgen checkpoint: found at start-up, not when a job first uses it."""
-    from seedgen.snapshot import CheckpointError, read_checkpoint
+    from seedgen.checkpoint import CheckpointError, read_checkpoint
 
     for model in models:
         if model.suffix.lower() != ".safetensors":

@@ -35,13 +35,26 @@ _OPT_PREFIX = "optimizer/"
 _TENSOR_PREFIX = "tensor/"
 
 # Network classes a checkpoint may ask `build_networks` to construct. Loading never imports a class
-# named only by the file: a checkpoint can choose among these, nothing else.
+# named only by the file: a checkpoint can choose among these, nothing else. The keys are stable names,
+# written into every checkpoint: the modules the classes lived in when the first checkpoints were written.
 BUILDABLE_CLASSES: dict[str, tuple[str, str]] = {
-    "seedgen.networks.Generator": ("seedgen.networks", "Generator"),
-    "seedgen.networks.Discriminator": ("seedgen.networks", "Discriminator"),
-    "seedgen.dcgan.DCGANGenerator": ("seedgen.dcgan", "DCGANGenerator"),
-    "seedgen.dcgan.DCGANDiscriminator": ("seedgen.dcgan", "DCGANDiscriminator"),
+    "seedgen.networks.Generator": ("seedgen.gan.networks", "Generator"),
+    "seedgen.networks.Discriminator": ("seedgen.gan.networks", "Discriminator"),
+    "seedgen.dcgan.DCGANGenerator": ("seedgen.gan.dcgan", "DCGANGenerator"),
+    "seedgen.dcgan.DCGANDiscriminator": ("seedgen.gan.dcgan", "DCGANDiscriminator"),
 }
+# Every network class's stable key (the layered family builds its own networks from its config).
+CLASS_KEYS: dict[tuple[str, str], str] = {
+    **{place: key for key, place in BUILDABLE_CLASSES.items()},
+    ("seedgen.layered.model", "LayeredGenerator"): "seedgen.layered.LayeredGenerator",
+    ("seedgen.layered.training", "LayeredCritic"): "seedgen.layered_training.LayeredCritic",
+}
+
+
+def class_key(module: nn.Module) -> str:
+    """The name a checkpoint records for a network's class: its stable key, else its dotted path."""
+    place = (type(module).__module__, type(module).__qualname__)
+    return CLASS_KEYS.get(place, ".".join(place))
 
 
 class CheckpointError(Exception):
@@ -128,7 +141,7 @@ def _header(config: Mapping[str, Any], nets: Mapping[str, nn.Module], kind: str)
     networks: dict[str, Any] = {}
     for name, module in nets.items():
         entry = dict(given.get(name) or {})
-        entry.setdefault("class", f"{type(module).__module__}.{type(module).__qualname__}")
+        entry.setdefault("class", class_key(module))
         if "kwargs" not in entry and isinstance(getattr(module, "init_kwargs", None), Mapping):
             entry["kwargs"] = dict(module.init_kwargs)
         networks[name] = entry

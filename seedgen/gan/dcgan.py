@@ -4,7 +4,7 @@ Generator: z -> 4x4 transposed conv -> (transposed conv stride 2, BatchNorm, ReL
 resolution -> tanh. Discriminator: the mirror image with strided convs and LeakyReLU(0.2), no
 BatchNorm on the first layer, one logit out. Weights start from N(0, 0.02) as in the paper. Widths
 halve as resolution doubles, from features * 8 at 4x4 down to `features` at the top.
-It shares the Generator/Discriminator call signatures of `seedgen.networks`, so the trainer, the
+It shares the Generator/Discriminator call signatures of `seedgen.gan.networks`, so the trainer, the
 snapshots and the sample grids treat both families alike.
 """
 from __future__ import annotations

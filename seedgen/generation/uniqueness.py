@@ -29,7 +29,13 @@ import numpy as np
 
 from augment.output import write_atomic
 from seedgen import perceptual
-from seedgen.perceptual import FINGERPRINT_LENGTH, FINGERPRINT_VERSION, NEAR_COPY_THRESHOLD, distance_matrix, fingerprint
+from seedgen.perceptual import (
+    FINGERPRINT_LENGTH,
+    FINGERPRINT_VERSION,
+    NEAR_COPY_THRESHOLD,
+    distance_matrix,
+    fingerprint,
+)
 
 INDEX_DIR = ".seedgen"
 INDEX_DTYPE = np.float16  # fingerprints are Lab / 100 in about -1..1: float16 keeps distances to ~1e-3

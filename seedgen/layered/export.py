@@ -3,7 +3,7 @@
 A mask is a continuous function of the coordinates, so it is sampled on a fine grid only where it matters:
 a coarse pass finds the cells near the 0.5 level, only those are evaluated at full density, and the
 iso-contours are traced there (skimage marching squares, sub-pixel), fitted with cubic Béziers
-(`seedgen.bezier`) and written by the `vectorize` package's SVG and PDF writers. No raster is traced: the
+(`seedgen.layered.bezier`) and written by the `vectorize` package's SVG and PDF writers. No raster is traced: the
 output size only sets the page and how finely the contour is sampled (capped at a 1024 grid, whose curves
 are then scaled), so a 4096 px seed costs no more than a 1024 px one.
 
@@ -27,10 +27,17 @@ from skimage import measure
 from augment.colour import rgb_to_cmyk, rgb_to_hex
 from augment.output import check_writable, write_atomic, write_json_atomic
 from augment.palette import Ink
-from seedgen.bezier import fit_closed_contour
-from seedgen.layered import (LayeredConfigError, LayeredGenerator, LayerStack, MaskMLP, load_layered_generator,
-                             pixel_grid)
-from seedgen.layered_training import DecomposeConfig, Decomposition, LayeredTrainingError, decompose_image
+from seedgen.layered.bezier import fit_closed_contour
+from seedgen.layered.decompose import DecomposeConfig, decompose_image
+from seedgen.layered.model import (
+    LayeredConfigError,
+    LayeredGenerator,
+    LayeredTrainingError,
+    LayerStack,
+    MaskMLP,
+    load_layered_generator,
+    pixel_grid,
+)
 from vectorize.config import SOFT_EDGES
 from vectorize.layer import Layer
 from vectorize.page import PT_PER_UNIT, PageSize
@@ -367,33 +374,6 @@ def generate_layered(
         if progress is not None:
             progress(index + 1)
     return written
-
-
-def decompose_to_files(
-    rgb: np.ndarray,
-    stem: str | Path,
-    formats: Sequence[str] = ("svg", "pdf"),
-    size: float | tuple[float, float] | None = None,
-    decompose: DecomposeConfig | None = None,
-    export: LayeredExportConfig | None = None,
-    checkpoint: str | Path | None = None,
-    overwrite: bool = False,
-) -> tuple[list[Path], Decomposition]:
-    """Vectorize one image as fitted layers (`decompose_image`) and write STEM.svg/.pdf (and .json).
-
-    The canvas is the image's own (width, height) in px unless `size` is given.
-
-    Returns the paths written and the decomposition (its psnr, l1 and stack) for reporting.
-    """
-    array = np.asarray(rgb)
-    check_formats(formats)
-    for fmt in formats:
-        check_writable(Path(stem).with_name(f"{Path(stem).name}.{fmt}"), overwrite)
-    result = decompose_image(array, checkpoint=checkpoint, config=decompose)
-    canvas = canvas_size(size if size is not None else (array.shape[1], array.shape[0]))
-    shapes = stack_shapes(result.mlp, result.stack, canvas, export)
-    meta = stack_metadata(result.stack, psnr=round(result.psnr, 3), resolution=result.resolution)
-    return write_seed_files(shapes, canvas, stem, formats, export, overwrite, meta), result
 
 
 def layers_method(rgb8: np.ndarray, config: Any = None) -> tuple[list[Layer], bool]:

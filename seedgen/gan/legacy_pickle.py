@@ -7,7 +7,7 @@ it. We never do that. A `pickle.Unpickler` whose `find_class` answers only a sho
 persistence reconstructor to `PersistentObject`, a plain record of the class name and the saved state; tensors
 are rebuilt from their raw bytes with `torch.load(..., weights_only=True)`. Any other global (os.system,
 builtins.eval, ...) stops the load with `PickleError`. The networks are then built as this project's own
-`seedgen.networks` classes from each object's constructor arguments (`_init_kwargs`), and loaded strictly from
+`seedgen.gan.networks` classes from each object's constructor arguments (`_init_kwargs`), and loaded strictly from
 its `_parameters` / `_buffers` / `_modules`. Parameter names are the official ones, so no renaming is needed.
 """
 from __future__ import annotations
@@ -27,8 +27,8 @@ import torch
 from torch import nn
 
 from augment.output import check_writable
-from seedgen.networks import Discriminator, Generator
-from seedgen.snapshot import checkpoint_paths, save_networks
+from seedgen.checkpoint import checkpoint_paths, save_networks
+from seedgen.gan.networks import Discriminator, Generator
 
 NETWORK_NAMES = ("G", "D", "G_ema")
 EXPECTED_CLASS = {"G": "Generator", "D": "Discriminator", "G_ema": "Generator"}

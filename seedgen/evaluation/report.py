@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from augment.output import write_atomic, write_json_atomic
-from seedgen.suitability import SuitabilityConfig, dominant_colours
+from seedgen.evaluation.suitability import SuitabilityConfig, dominant_colours
 
 GENERATED_COLOUR = "#d9480f"
 REFERENCE_COLOUR = "#1c7ed6"
@@ -26,7 +26,7 @@ THUMB_PX = 128
 
 
 class SeedImages(Protocol):
-    """What the report needs of a set of seeds (seedgen.evaluation.SeedSet has it)."""
+    """What the report needs of a set of seeds (seedgen.evaluation.evaluate.SeedSet has it)."""
 
     name: str
     images: np.ndarray

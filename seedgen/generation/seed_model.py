@@ -16,9 +16,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from seedgen.snapshot import FORMAT_VERSION, CheckpointError, build_networks, checkpoint_paths, load_networks
+from seedgen.checkpoint import (
+    FORMAT_VERSION,
+    CheckpointError,
+    build_networks,
+    checkpoint_paths,
+    load_networks,
+)
 
-MODELS_DIR = Path(__file__).resolve().parent / "models"
+MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # seedgen/models
 DEFAULT_MODEL = "default"
 KNOWN_TYPES = ("stylegan2", "dcgan", "layered")
 GENERATOR_CLASSES = {"stylegan2": "seedgen.networks.Generator", "dcgan": "seedgen.dcgan.DCGANGenerator"}
@@ -131,9 +137,9 @@ def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.d
         raise ModelError(f"{path}: model type {kind!r} is not one seedgen can generate with ({', '.join(KNOWN_TYPES)})")
     try:
         if kind == "layered":
-            from seedgen.layered import load_layered_generator
+            from seedgen.layered.model import layered_generator_from
 
-            generator = load_layered_generator(path, device=device)
+            generator = layered_generator_from(states, config, path, device=device)
             if generator.config.mode != "gan":
                 raise ModelError(f"{path}: a reconstruction-mode layered model cannot sample new seeds")
             resolution, z_dim = generator.config.resolution, generator.config.z_dim

@@ -15,7 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from seedgen.seed_model import SeedModel
+from seedgen.generation.seed_model import SeedModel
 
 PROJECT_STEPS = 150  # Adam steps; the loss has flattened by then on the small models
 PROJECT_LR = 0.05

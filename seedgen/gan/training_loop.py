@@ -34,13 +34,34 @@ from torch import nn
 
 from augment.output import one_line, png_bytes, write_atomic, write_json_atomic
 from seedgen import __version__
-from seedgen.ada import AdaptiveP, AugmentPipe
+from seedgen.checkpoint import (
+    CheckpointError,
+    build_networks,
+    checkpoint_kind,
+    checkpoint_paths,
+    load_networks,
+    load_snapshot,
+    save_networks,
+    save_snapshot,
+)
 from seedgen.device import pick_device
-from seedgen.image_folder import BatchStream, DatasetError, ImageFolder, ShardedOrder, image_grid
-from seedgen.loss import LogisticGANLoss, StyleGAN2Loss
-from seedgen.snapshot import (CheckpointError, build_networks, checkpoint_kind, checkpoint_paths, load_networks,
-                              load_snapshot, save_networks, save_snapshot)
-from seedgen.train_config import CPU_PRESETS, MIN_RESOLUTION, ConfigError, TrainingConfig, apply_options, preset
+from seedgen.gan.ada import AdaptiveP, AugmentPipe
+from seedgen.gan.config import (
+    CPU_PRESETS,
+    MIN_RESOLUTION,
+    ConfigError,
+    TrainingConfig,
+    apply_options,
+    preset,
+)
+from seedgen.gan.loss import LogisticGANLoss, StyleGAN2Loss
+from seedgen.image_folder import (
+    BatchStream,
+    DatasetError,
+    ImageFolder,
+    ShardedOrder,
+    image_grid,
+)
 
 LATEST = "snapshot-latest"
 OPTIONS_FILE = "training_options.json"
@@ -80,7 +101,7 @@ class ModelFamily:
 
 
 def _build_stylegan2(config: TrainingConfig) -> tuple[nn.Module, nn.Module]:
-    from seedgen.networks import Discriminator, Generator
+    from seedgen.gan.networks import Discriminator, Generator
     g_kwargs = config.generator_kwargs()
     d_kwargs = config.discriminator_kwargs()
     if config.channels_last:
@@ -96,12 +117,12 @@ def _stylegan2_loss(G, D, augment, observe, config: TrainingConfig, device) -> L
 
 
 def _freeze_stylegan2(D: nn.Module, n: int) -> list[str]:
-    from seedgen.networks import freeze_discriminator_layers
+    from seedgen.gan.networks import freeze_discriminator_layers
     return freeze_discriminator_layers(D, n)
 
 
 def _build_dcgan(config: TrainingConfig) -> tuple[nn.Module, nn.Module]:
-    from seedgen.dcgan import DCGANDiscriminator, DCGANGenerator
+    from seedgen.gan.dcgan import DCGANDiscriminator, DCGANGenerator
     return (DCGANGenerator(config.z_dim, config.resolution, config.channels, config.dcgan_features),
             DCGANDiscriminator(config.resolution, config.channels, config.dcgan_features))
 
@@ -111,7 +132,7 @@ def _dcgan_loss(G, D, augment, observe, config: TrainingConfig, device) -> Logis
 
 
 def _freeze_dcgan(D: nn.Module, n: int) -> list[str]:
-    from seedgen.dcgan import freeze_dcgan_layers
+    from seedgen.gan.dcgan import freeze_dcgan_layers
     return freeze_dcgan_layers(D, n)
 
 
@@ -422,7 +443,7 @@ class TrainingRun:
         """Networks from --resume (official .pkl or our .safetensors) for transfer learning."""
         path = Path(self.resume)
         if path.suffix.lower() == ".pkl":
-            from seedgen.legacy_pickle import load_official_pickle
+            from seedgen.gan.legacy_pickle import load_official_pickle
             nets = dict(load_official_pickle(path))
             model = "stylegan2"
         else:
