@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 
 from augment.output import one_line
+from plugin_bridge.settings import PORT_RANGE, QUEUE_RANGE, WORKERS_RANGE, BridgeConfig
 from seedgen.failure import InputFailure, UsageFailure
 
 DEFAULT_LIBRARY = Path.home() / "seedgen-library"
@@ -16,15 +17,15 @@ DEFAULT_LIBRARY = Path.home() / "seedgen-library"
     epilog="\b\nExample:\n  seedgen serve --library ~/seedgen-library --port 8765",
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-@click.option("--port", type=click.IntRange(0, 65535), default=8765, show_default=True,
+@click.option("--port", type=click.IntRange(*PORT_RANGE), default=BridgeConfig.port, show_default=True,
               help="TCP port (0 picks a free one). The panel expects 8765.")
 @click.option("--host", default="127.0.0.1", show_default=True,
               help="Address to listen on. Keep loopback unless you know why not.")
 @click.option("--library", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_LIBRARY,
               show_default=True, help="Folder of seeds the panel browses and generation writes to.")
-@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+@click.option("--workers", type=click.IntRange(*WORKERS_RANGE), default=BridgeConfig.workers, show_default=True,
               help="Jobs that run at the same time.")
-@click.option("--queue", "queue_size", type=click.IntRange(0, 4096), default=16, show_default=True,
+@click.option("--queue", "queue_size", type=click.IntRange(*QUEUE_RANGE), default=BridgeConfig.queue, show_default=True,
               help="Jobs that may wait; more are refused (HTTP 429).")
 @click.option("--allow-origin", "origins", multiple=True,
               help="Extra CORS origin allowed to call the bridge (repeatable; exact origins, no '*').")

@@ -20,14 +20,19 @@ MAX_PALETTE_CHARS = 4000  # 64 inks (augment.palette.MAX_INKS) with long spot na
 MAX_AUGMENT_VARIANTS = 50  # variants per uploaded seed
 
 
+PORT_RANGE = (0, 65535)
+WORKERS_RANGE = (1, 64)
+QUEUE_RANGE = (0, 4096)
+
+
 @dataclass(frozen=True)
 class BridgeConfig:
     """Every setting of the bridge, with its default and the reason for it."""
 
     host: str = "127.0.0.1"  # loopback only: the panel runs on the same machine; other hosts need the token too
-    port: int = 8765  # 0..65535 (0: any free port); the panel's manifest lists 8765 in its network permission
-    workers: int = 1  # 1..64 jobs at once; 1 is right on a laptop: one generation already keeps every core busy
-    queue: int = 16  # 0..4096 jobs waiting beyond the running ones; more is refused with 429, not buffered
+    port: int = 8765  # in PORT_RANGE (0: any free port); the panel's manifest lists 8765 in its network permission
+    workers: int = 1  # jobs at once, in WORKERS_RANGE; 1 is right on a laptop: one generation keeps every core busy
+    queue: int = 16  # jobs waiting beyond the running ones, in QUEUE_RANGE; more is refused with 429, not buffered
     job_timeout_s: float = 3600.0  # > 0; a job process running longer is killed (a hang never holds a worker)
     max_json_bytes: int = 64 * 1024  # JSON bodies are a few hundred bytes; anything this large is abuse
     max_upload_bytes: int = 32 * 1024 * 1024  # one seed or image to augment or vectorize (= svg_source's limit)
@@ -37,12 +42,9 @@ class BridgeConfig:
     warm_processes: bool = True  # keep one job process per worker started and loaded: a job starts seconds sooner
 
     def __post_init__(self) -> None:
-        if not 1 <= self.workers <= 64:
-            raise ValueError("workers must be 1..64")
-        if not 0 <= self.queue <= 4096:
-            raise ValueError("queue must be 0..4096")
-        if not 0 <= self.port <= 65535:
-            raise ValueError("port must be 0..65535")
+        for name, (low, high) in (("workers", WORKERS_RANGE), ("queue", QUEUE_RANGE), ("port", PORT_RANGE)):
+            if not low <= getattr(self, name) <= high:
+                raise ValueError(f"{name} must be {low}..{high}")
         if self.job_timeout_s <= 0 or self.max_json_bytes < 1 or self.max_upload_bytes < 1:
             raise ValueError("job_timeout_s and the body limits must be positive")
         if "*" in self.allowed_origins:

@@ -17,6 +17,8 @@ TRACE_MODES = ("smooth", "polygon", "spline")
 MAX_SIDE_RANGE = (64, 16384)  # px: the working size an image may be traced at (VectorizeConfig.max_side)
 LAYERS_RANGE = (1, 64)  # T, the most masks a layered decomposition stacks (its providers use these too)
 PARAMS_RANGE = (1, 256)  # K, the code size of each mask
+STEPS_RANGE = (0, 100000)  # fitting steps of a layered decomposition
+COLOURS_RANGE = (2, 32)  # colours (layers) of a traced seed
 
 
 @dataclass(frozen=True)
@@ -28,11 +30,11 @@ class VectorizeConfig:
     # --- "layers" method (its provider holds the rest of its options) ----------------------------------
     layers: int = 10  # T, coloured masks stacked on a background, in LAYERS_RANGE
     params: int = 10  # K, parameters per mask, in PARAMS_RANGE
-    steps: int = 400  # fitting steps, 0..100000: time grows linearly with them
+    steps: int = 400  # fitting steps, in STEPS_RANGE: time grows linearly with them
     soft_edges: str = "hard"  # "hard" (0.5 contour), "mean" (layer opacity), "levels" (opacity bands)
     # --- palette ---------------------------------------------------------------------------------------
-    colors: int | None = None  # fixed number of colours, 2..32; None: the fewest that miss almost no flat pixel
-    max_colors: int = 12  # cap for the automatic choice, 2..32: more layers rarely help a seed, and cost paths
+    colors: int | None = None  # fixed number of colours, in COLOURS_RANGE; None: the fewest that miss almost no flat pixel
+    max_colors: int = 12  # cap for the automatic choice, in COLOURS_RANGE: more layers rarely help a seed, and cost paths
     colour_error: float = 10.0  # auto K: a flat pixel further than this (CIE76 dE) from its colour is a miss, 2..30
     min_colour_distance: float = 8.0  # auto K: colours closer than this (dE) are one colour split by noise, 0..20
     colour_miss: float = 0.002  # auto K: stop once misses are below this share of flat pixels, 0.0005..0.02
@@ -73,12 +75,12 @@ class VectorizeConfig:
     def __post_init__(self) -> None:
         checks = [
             (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
-            (self.colors is None or 2 <= self.colors <= 32, "colors must be 2..32"),
-            (LAYERS_RANGE[0] <= self.layers <= LAYERS_RANGE[1] and PARAMS_RANGE[0] <= self.params <= PARAMS_RANGE[1]
-             and 0 <= self.steps <= 100000, f"layers must be {LAYERS_RANGE[0]}..{LAYERS_RANGE[1]}, params "
-             f"{PARAMS_RANGE[0]}..{PARAMS_RANGE[1]}, steps 0..100000"),
+            (self.colors is None or _inside(self.colors, COLOURS_RANGE), f"colors must be {_text(COLOURS_RANGE)}"),
+            (_inside(self.layers, LAYERS_RANGE) and _inside(self.params, PARAMS_RANGE)
+             and _inside(self.steps, STEPS_RANGE), f"layers must be {_text(LAYERS_RANGE)}, params "
+             f"{_text(PARAMS_RANGE)}, steps {_text(STEPS_RANGE)}"),
             (self.soft_edges in SOFT_EDGES, f"soft_edges must be one of {', '.join(SOFT_EDGES)}"),
-            (2 <= self.max_colors <= 32, "max_colors must be 2..32"),
+            (_inside(self.max_colors, COLOURS_RANGE), f"max_colors must be {_text(COLOURS_RANGE)}"),
             (self.colour_error > 0 and 0 < self.colour_miss < 1, "colour_error and colour_miss must be positive"),
             (self.min_colour_distance >= 0 and self.speckle_area >= 0 and self.tuck >= 0,
              "min_colour_distance, speckle_area and tuck cannot be negative"),
@@ -106,3 +108,11 @@ class VectorizeConfig:
         out = asdict(self)
         out["palette"] = self.palette.to_json() if self.palette is not None else None
         return out
+
+
+def _inside(value: float, bounds: tuple[float, float]) -> bool:
+    return bounds[0] <= value <= bounds[1]
+
+
+def _text(bounds: tuple[float, float]) -> str:
+    return f"{bounds[0]}..{bounds[1]}"

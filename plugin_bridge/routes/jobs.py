@@ -18,6 +18,7 @@ from plugin_bridge.routes.models import known_models
 from plugin_bridge.routes.state import Config, Jobs, Library
 from plugin_bridge.settings import MAX_AUGMENT_VARIANTS, MAX_PALETTE_CHARS
 from seedgen.generation.config import GenerateError
+from vectorize.config import COLOURS_RANGE
 
 router = APIRouter()
 UPLOADS_DIR = ".uploads"
@@ -107,7 +108,7 @@ def start_augment(
 def start_vectorize(
     file: Annotated[UploadFile, File(description="a PNG, JPEG or WebP image")],
     uploads: Uploads,
-    colors: Annotated[int | None, Form(ge=2, le=32)] = None,  # vectorize.VectorizeConfig.colors
+    colors: Annotated[int | None, Form(ge=COLOURS_RANGE[0], le=COLOURS_RANGE[1])] = None,
     palette: Palette = None,
     colour_mode: Annotated[Literal["rgb", "cmyk"], Form()] = "rgb",
     seed: Seed = 0,

@@ -10,7 +10,16 @@ from tqdm import tqdm
 from augment.palette import PaletteError, parse_palette
 from seedgen.batch import BatchReport
 from seedgen.failure import UsageFailure
-from vectorize.config import LAYERS_RANGE, METHODS, PARAMS_RANGE, SOFT_EDGES, TRACE_MODES, VectorizeConfig
+from vectorize.config import (
+    COLOURS_RANGE,
+    LAYERS_RANGE,
+    METHODS,
+    PARAMS_RANGE,
+    SOFT_EDGES,
+    STEPS_RANGE,
+    TRACE_MODES,
+    VectorizeConfig,
+)
 from vectorize.image_input import image_files
 from vectorize.page import PageSizeError, parse_page_size
 from vectorize.vectorize_run import FORMATS, iter_vectorize_files, register_method
@@ -35,11 +44,11 @@ def _usage_error(message: str) -> None:
               help="With --method layers: T, the most masks (default 10).")
 @click.option("--params", type=click.IntRange(*PARAMS_RANGE),
               help="With --method layers: K, parameters per mask (default 10).")
-@click.option("--steps", type=click.IntRange(0, 100000), help="With --method layers: fitting steps (default 400).")
+@click.option("--steps", type=click.IntRange(*STEPS_RANGE), help="With --method layers: fitting steps (default 400).")
 @click.option("--soft", type=click.Choice(SOFT_EDGES),
               help="With --method layers: soft mask edges as hard 0.5 contours (default), one opacity per "
                    "layer (mean), or stacked opacity bands (levels).")
-@click.option("--colors", "--colours", "colors", type=click.IntRange(2, 32),
+@click.option("--colors", "--colours", "colors", type=click.IntRange(*COLOURS_RANGE),
               help="Number of colours (default: the fewest that reproduce the image, at most 12).")
 @click.option("--palette", help="Brand inks to snap to, e.g. '#0A3D62,#F6B93B' or 'Brand Blue=cmyk(100,60,0,20)' "
                                 "(spot colours become PDF Separations), or a palette file.")

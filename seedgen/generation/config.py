@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from seedgen.device import DEVICES
-from vectorize.config import SOFT_EDGES
+from vectorize.config import COLOURS_RANGE, SOFT_EDGES
 from vectorize.page import PageSize, PageSizeError, parse_page_size
 
 FORMATS = ("svg", "pdf", "png")
@@ -119,7 +119,7 @@ class GenerateConfig:
                                range=(0, 2**63 - 1))
     palette: str | None = _option(None, "Brand palette: HEX, cmyk(...), Name=#hex spot colours, or a palette file")
     colors: int | None = _option(None, "Colours per seed when tracing ({range}); default: chosen per seed",
-                                 range=(2, 32))
+                                 range=COLOURS_RANGE)
     cmyk: bool = _option(False, "Write PDF colours as DeviceCMYK (spot inks are Separations either way)")
     like: str | None = _option(None, "Make variations near this seed (SVG, PDF or image)")
     mix: tuple[str, str] | None = _option(None, "Mix the styles of two seeds (--mix A.svg B.svg)")

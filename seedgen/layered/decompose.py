@@ -25,15 +25,16 @@ from seedgen.layered.model import (
     psnr_from_mse,
     render_stack,
 )
+from vectorize.config import LAYERS_RANGE, PARAMS_RANGE, STEPS_RANGE
 
 
 @dataclass(frozen=True)
 class DecomposeConfig:
     """Fitting T coloured layers to one image; every option once, with its default and range."""
 
-    layers: int = 10  # T, 1..64 (fewer are used when the image is explained sooner)
-    params: int = 10  # K, 1..256 (a checkpoint's own K wins)
-    steps: int = 400  # gradient steps in all: mask fit, then joint L1 fit, 0..100000
+    layers: int = 10  # T, in LAYERS_RANGE (fewer are used when the image is explained sooner)
+    params: int = 10  # K, in PARAMS_RANGE (a checkpoint's own K wins)
+    steps: int = 400  # gradient steps in all, in STEPS_RANGE: mask fit, then joint L1 fit
     seed: int = 0  # the MLP init, code init and pixel samples derive from it
     resolution: int = 64  # the image is fitted at this size (area-downsampled), 16..1024
     fit_fraction: float = 0.6  # share of `steps` fitting masks to the painted regions (0 with a recon model), 0..1
@@ -54,9 +55,9 @@ class DecomposeConfig:
 
     def validate(self) -> "DecomposeConfig":
         checks = [
-            ("layers", 1 <= self.layers <= 64),
-            ("params", 1 <= self.params <= 256),
-            ("steps", 0 <= self.steps <= 100000),
+            ("layers", LAYERS_RANGE[0] <= self.layers <= LAYERS_RANGE[1]),
+            ("params", PARAMS_RANGE[0] <= self.params <= PARAMS_RANGE[1]),
+            ("steps", STEPS_RANGE[0] <= self.steps <= STEPS_RANGE[1]),
             ("resolution", 16 <= self.resolution <= 1024),
             ("fit_fraction", 0 <= self.fit_fraction <= 1),
             ("pixels_per_step", self.pixels_per_step == 0 or 64 <= self.pixels_per_step <= 1 << 20),
