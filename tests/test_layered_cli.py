@@ -188,3 +188,14 @@ def test_vectorize_layer_options_are_checked_before_any_work(tmp_path, args, mes
     result = invoke("vectorize", str(data / "seed0.png"), "-o", str(tmp_path / "out"), *args)
     assert result.exit_code == 2 and message in result.output
     assert not (tmp_path / "out").exists()
+
+
+def test_vectorize_layers_shows_its_fitting_steps_unless_quiet(tmp_path):
+    """A layered fit takes about 35 s an image: its steps show as a progress bar on stderr (issue 12)."""
+    image = tmp_path / "seed.png"
+    Image.fromarray((np.random.default_rng(0).random((24, 24, 3)) * 255).astype(np.uint8)).save(image)
+    options = ["--method", "layers", "--layers", "2", "--params", "3", "--steps", "12"]
+    loud = invoke("vectorize", str(image), "-o", str(tmp_path / "a"), *options)
+    assert loud.exit_code == 0 and "fitting layers" in loud.stderr and "12/12" in loud.stderr
+    quiet = invoke("vectorize", str(image), "-o", str(tmp_path / "b"), *options, "--quiet")
+    assert quiet.exit_code == 0 and "fitting layers" not in quiet.stderr

@@ -1,6 +1,7 @@
 """`seedgen vectorize`: raster images to layered SVG and print PDF seeds (see the `vectorize` package)."""
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 
@@ -24,7 +25,28 @@ from vectorize.image_input import image_files
 from vectorize.page import PageSizeError, parse_page_size
 from vectorize.vectorize_run import FORMATS, iter_vectorize_files, register_method
 
-register_method("layers", "seedgen.layered.export:layers_method")  # imported (with torch) only when used
+LAYERS_METHOD = "seedgen.layered.export:layers_method"  # imported (with torch) only when used
+register_method("layers", LAYERS_METHOD)
+
+
+class FitProgress:
+    """A progress bar over one image's fitting steps, started afresh for each image."""
+
+    def __init__(self) -> None:
+        self.bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.bar is None or done < self.bar.n:
+            self.close()
+            self.bar = tqdm(total=total, desc="fitting layers", unit="step", leave=False, file=sys.stderr)
+        self.bar.update(done - self.bar.n)
+        if done >= total:
+            self.close()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
 
 
 def _usage_error(message: str) -> None:
@@ -96,7 +118,20 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | N
     if not sources:
         _usage_error("no images found in " + ", ".join(str(p) for p in inputs))
     report = BatchReport("vectorize", quiet=quiet)
-    outcomes = iter_vectorize_files(sources, output, config, formats, page, overwrite, measure=not no_metrics)
+    if method == "layers" and not quiet:  # a fit takes about 35 s an image: show its steps
+        from seedgen.layered.export import layers_method
+
+        register_method("layers", functools.partial(layers_method, progress=FitProgress()))
+    try:
+        _vectorize_all(sources, output, config, formats, page, overwrite, not no_metrics, quiet, report)
+    finally:
+        register_method("layers", LAYERS_METHOD)
+    raise SystemExit(report.finish())
+
+
+def _vectorize_all(sources, output, config, formats, page, overwrite, measure, quiet, report) -> None:
+    """Vectorize each image in turn: a line per file written, a failure line per file that failed."""
+    outcomes = iter_vectorize_files(sources, output, config, formats, page, overwrite, measure=measure)
     for outcome in tqdm(outcomes, total=len(sources), disable=quiet, unit="image", leave=False):
         if not outcome.ok:
             with tqdm.external_write_mode(file=sys.stderr):  # keep the line clear of the progress bar
@@ -108,4 +143,3 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | N
             quality = f", PSNR {r.psnr:.1f} dB" if r.psnr is not None else ""
             tqdm.write(f"{outcome.source} -> {', '.join(p.name for p in outcome.written)} "
                        f"({len(r.layers)} layers, {r.paths} paths{quality})")
-    raise SystemExit(report.finish())

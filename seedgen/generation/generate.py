@@ -154,7 +154,7 @@ def _read_seed_images(paths: list[str]) -> list[np.ndarray]:
     return out
 
 
-def _reference_fingerprints(model: "SeedModel") -> np.ndarray | None:
+def _reference_fingerprints(model: "SeedModel", quiet: bool = True) -> np.ndarray | None:
     """Fingerprints of the model's training set: shipped beside the checkpoint, or computed once and cached there.
 
     A cache of another fingerprint version (or length) is ignored and computed again when the training data is
@@ -179,7 +179,10 @@ def _reference_fingerprints(model: "SeedModel") -> np.ndarray | None:
     if not data_dir or not Path(data_dir).is_dir():
         return None
     images = []
-    for png in sorted(Path(data_dir).glob("*.png"))[:20000]:
+    from tqdm import tqdm
+
+    pngs = sorted(Path(data_dir).glob("*.png"))[:20000]  # read once, then cached beside the checkpoint
+    for png in tqdm(pngs, desc="fingerprinting the training set", unit="image", leave=False, disable=quiet):
         try:
             with Image.open(png) as im:
                 images.append(np.asarray(im.convert("RGB").resize((256, 256), Image.BILINEAR)))
@@ -479,7 +482,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
 
     t = time.perf_counter()
     try:
-        index = UniquenessIndex.load(library, reference=_reference_fingerprints(model))
+        index = UniquenessIndex.load(library, reference=_reference_fingerprints(model, config.quiet))
     except UniquenessIndexError as error:
         raise GenerateError(str(error)) from None
     # Seeds of these names are being replaced (--overwrite) or were deleted (their sidecars are gone, or the

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -188,8 +189,11 @@ def fit_masks(
     xy_all: torch.Tensor,
     gen: torch.Generator,
     device: torch.device,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
-    """Auto-decoder fit, in place: codes (N, K) and the MLP so that mask n matches region n (N, P) (BCE)."""
+    """Auto-decoder fit, in place: codes (N, K) and the MLP so that mask n matches region n (N, P) (BCE).
+
+    `progress(1)` is called after each step."""
     groups = [{"params": [codes], "lr": cfg.lr}]
     if cfg.mlp_lr > 0:
         groups.append({"params": list(mlp.parameters()), "lr": cfg.mlp_lr})
@@ -201,6 +205,8 @@ def fit_masks(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        if progress is not None:
+            progress(1)
 
 
 def decompose_image(
@@ -212,6 +218,7 @@ def decompose_image(
     *,
     checkpoint: str | Path | None = None,
     config: DecomposeConfig | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Decomposition:
     """Fit up to T coloured layers to one (H, W, 3) uint8 image; layers/params/steps/seed override `config`.
 
@@ -229,6 +236,13 @@ def decompose_image(
     xy_all = pixel_grid(res, device=device)
     gen = torch.Generator().manual_seed(cfg.seed)
     fit_steps = int(round(cfg.steps * cfg.fit_fraction))
+    done = 0
+
+    def step_done(count: int = 1) -> None:  # progress(done, total) over both fits, for a slow decomposition
+        nonlocal done
+        done += count
+        if progress is not None:
+            progress(done, cfg.steps)
 
     model = load_layered_generator(checkpoint, device) if checkpoint is not None else None
     if model is not None and model.config.mode == "recon":
@@ -249,7 +263,7 @@ def decompose_image(
         codes = (torch.randn(len(regions), params_k, generator=gen) * 0.1).to(device).requires_grad_(True)
         wanted = torch.from_numpy(np.stack(regions).reshape(len(regions), -1)).float().to(device)
         mlp.train()
-        fit_masks(mlp, codes, wanted, fit_steps, cfg, xy_all, gen, device)
+        fit_masks(mlp, codes, wanted, fit_steps, cfg, xy_all, gen, device, step_done)
     mlp.train()
 
     codes = codes.detach().clone().requires_grad_(True)
@@ -280,6 +294,7 @@ def decompose_image(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
+        step_done()
 
     mlp.eval()
     mlp.requires_grad_(False)
