@@ -189,11 +189,15 @@ def perceptual_speed(images_dir: Path, size: int, runs: int) -> dict:
             "length": FINGERPRINT_LENGTH, "index_mb": index.nbytes / 2**20}
 
 
+def _figure(value: float | None, decimals: int) -> str:
+    return "n/a" if value is None else f"{value:.{decimals}f}"
+
+
 def markdown(rows: list[tuple[str, dict, list[dict]]], speed: dict | None) -> str:
-    head = ("| set | n | SWD x1e3 | palette dist | near-copy % | nearest-train median | diversity | "
+    head = ("| set | n | SWD x1e3 | FD | KID x1e3 | palette dist | near-copy % | nearest-train median | diversity | "
             "variation spread | coverage | colours | edge density | eval time s, median (render / figures + report) "
             "| peak RSS MB |")
-    lines = [head, "|" + "---|" * 13]
+    lines = [head, "|" + "---|" * 15]
     for name, first, runs in rows:
         s = first["summary"]
         near = "n/a" if s["near_copy_share"] is None else f"{100 * s['near_copy_share']:.1f}"
@@ -203,7 +207,8 @@ def markdown(rows: list[tuple[str, dict, list[dict]]], speed: dict | None) -> st
         rss = max(r["peak_rss_mb"] for r in runs)
         worker = max(r["worker_peak_mb"] for r in runs)
         lines.append(
-            f"| {name} | {first['counts']['generated']} | {s['style_swd_x1e3']:.1f} | {s['palette_distance']:.2f} | "
+            f"| {name} | {first['counts']['generated']} | {s['style_swd_x1e3']:.1f} | {_figure(s.get('fd'), 0)} | "
+            f"{_figure(s.get('kid_x1e3'), 1)} | {s['palette_distance']:.2f} | "
             f"{near} | {nearest} | {s['diversity']:.3f} | {s['variation_spread']:.3f} | {s['coverage']:.3f} | "
             f"{s['colour_count']:.1f} | {s['edge_density']:.3f} | {t:.1f} ({render:.1f} / {t - render:.1f}) | "
             f"{rss:.0f} (+{worker:.0f}) |"

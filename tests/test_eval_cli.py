@@ -100,6 +100,11 @@ def test_eval_writes_report_and_metrics_and_refuses_to_overwrite(library):
     assert "copy_t1.png vs t1.png" in page and "near-copy" in page
     assert "warning: generated: only 13 seeds" in result.output and "at least 32" in result.output
     assert "near_copy_share" in result.output
+    # FD and KID in pretrained features (issue 14): each seed whole + 4 half-size crops
+    feats = metrics["features"]
+    assert feats["samples"] == {"generated": 13 * 5, "reference": 5 * 5}
+    assert feats["fd"] > 0 and feats["kid_x1e3"] == metrics["summary"]["kid_x1e3"]
+    assert metrics["summary"]["fd"] == feats["fd"] and "fd" in result.output and "kid_x1e3" in result.output
 
     before = (library["out"] / "metrics.json").read_bytes()
     again = run(*base_args(library))

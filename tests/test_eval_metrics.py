@@ -229,7 +229,7 @@ def _sets(size: int = 64):
 def test_copies_of_training_images_are_flagged_and_a_memorizing_model_scores_badly():
     size = 64
     train, reference, fresh = _sets(size)
-    config = EvalConfig(size=size, min_images=4)
+    config = EvalConfig(size=size, min_images=4, features=False)  # novelty only
     memorizer = np.stack([jpeg(im, 80) if i % 2 else im[:, ::-1] for i, im in enumerate(train[:16])])
     t = seed_set_from_images("train", train, size)
     r = seed_set_from_images("reference", reference, size)
@@ -249,7 +249,7 @@ def test_fifty_copies_of_one_image_have_zero_diversity():
     collapsed = seed_set_from_images("collapsed", [one] * 50, size)
     varied = seed_set_from_images("varied", make_set(discs, 50, size, 31), size)
     reference = seed_set_from_images("reference", make_set(discs, 16, size, 32), size)
-    config = EvalConfig(size=size, min_images=4)
+    config = EvalConfig(size=size, min_images=4, features=False)  # diversity only
     low = compute_metrics(collapsed, reference, None, config)["diversity"]["generated"]
     high = compute_metrics(varied, reference, None, config)["diversity"]["generated"]
     assert low["mean_pairwise"] == pytest.approx(0.0, abs=2e-3)
@@ -262,7 +262,7 @@ def test_figures_are_stable_across_random_seeds_at_default_sample_counts():
     size = 64
     generated = seed_set_from_images("generated", make_set(stripes, 32, size, 40), size)
     reference = seed_set_from_images("reference", make_set(discs, 32, size, 41), size)
-    runs = [compute_metrics(generated, reference, None, EvalConfig(size=size, seed=s))["summary"] for s in (0, 1, 2)]
+    runs = [compute_metrics(generated, reference, None, EvalConfig(size=size, seed=s, features=False))["summary"] for s in (0, 1, 2)]
     for key in ("style_swd_x1e3", "palette_distance", "diversity", "variation_spread", "coverage", "edge_density"):
         values = np.array([run[key] for run in runs])
         assert values.std() / values.mean() < 0.05, (key, values)

@@ -32,7 +32,12 @@ from seedgen.batch import BatchReport
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def command(generated_dir: Path, reference_dir: Path, train_dir: Path | None, out_dir: Path, size: int, seed: int,
             max_images: int, jobs: int, overwrite: bool, quiet: bool) -> None:
-    """Score GENERATED_DIR (SVG, PDF, PNG or JPEG seeds) against --reference and --train; write a report."""
+    """Score GENERATED_DIR (SVG, PDF, PNG or JPEG seeds) against --reference and --train; write a report.
+
+    Style: multi-scale SWD on pixel patches, and FD and KID in pretrained ImageNet features (EfficientNet-Lite0;
+    each seed whole and as 4 half-size crops). FD grows as sets shrink: compare FDs only between sets of one
+    size, and trust KID for sets of a few hundred seeds or fewer.
+    """
     from seedgen.evaluation.evaluate import EvalConfig, evaluate_seeds
 
     config = EvalConfig(size=size, seed=seed, max_images=max_images, jobs=jobs)

@@ -26,6 +26,7 @@ from augment.rasterize import (
     fit_full_bleed,
 )
 from seedgen.batch import BatchReport
+from seedgen.evaluation.feature_distance import feature_metrics
 from seedgen.evaluation.report import write_report
 from seedgen.evaluation.suitability import SuitabilityConfig, seed_suitability
 from seedgen.evaluation.swd import (
@@ -34,6 +35,7 @@ from seedgen.evaluation.swd import (
     palette_distance,
     pyramid_resolutions,
 )
+from seedgen.features import embed
 from seedgen.perceptual import NEAR_COPY_THRESHOLD, distance_matrix, fingerprint
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -78,6 +80,7 @@ class EvalConfig:
     raster_timeout_s: float = DEFAULT_TIMEOUT_S  # per file
     raster_memory_mb: int = DEFAULT_MEMORY_MB  # per worker
     report_pairs: int = 12  # nearest-neighbour pairs shown in the report, closest first
+    features: bool = True  # FD and KID in pretrained ImageNet features (seedgen.features): ~0.1 s a seed on 2 cores
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -380,7 +383,7 @@ def compute_metrics(
         raise EvalError("nothing to evaluate: the generated and reference sets must not be empty")
     if not pyramid_resolutions(config.size, config.swd.min_resolution):
         raise EvalError(f"--size {config.size} is below the {config.swd.min_resolution} px SWD floor", exit_code=2)
-    stages = 4 + (train is not None)
+    stages = 5 + (train is not None)
     tick = (lambda k, name: progress(name, k, stages)) if progress else (lambda k, name: None)
     tick(0, "style")
     metrics: dict = {
@@ -396,11 +399,14 @@ def compute_metrics(
         metrics["novelty"] = novelty_metrics(gen_fp, fingerprint(train.images), generated, train, ref_fp, config)
     else:
         metrics["novelty"] = None
-    tick(stages - 2, "diversity")
+    tick(stages - 3, "diversity")
     metrics["diversity"] = {
         "generated": diversity_metrics(gen_fp, config, _rng(config, 6, 1)),
         "reference": diversity_metrics(ref_fp, config, _rng(config, 6, 2)),
     }
+    tick(stages - 2, "features")
+    metrics["features"] = (feature_metrics(embed(generated.images), embed(reference.images), _rng(config, 7, 1))
+                           if config.features else None)
     tick(stages - 1, "suitability")
     metrics["suitability"] = {
         "generated": suitability_metrics(generated, config, 1, progress),
@@ -415,6 +421,8 @@ def summary(metrics: dict) -> dict:
     novelty = metrics.get("novelty")
     return {
         "style_swd_x1e3": metrics["style"]["swd"]["average_x1e3"],
+        "fd": (metrics.get("features") or {}).get("fd"),
+        "kid_x1e3": (metrics.get("features") or {}).get("kid_x1e3"),
         "palette_distance": metrics["style"]["palette_distance"],
         "near_copy_share": novelty["near_copy_share"] if novelty else None,
         "nearest_train_median": novelty["nearest_distance"]["median"] if novelty else None,
