@@ -607,3 +607,24 @@ def test_the_largest_seed_is_accepted():
     assert GenerateConfig(seed=top).validate().seed == top
     with pytest.raises(GenerateError, match="--seed must be 0..2\\*\\*63-1"):
         GenerateConfig(seed=top + 1).validate()
+
+
+def test_like_projects_in_pretrained_features_and_reports_each_distance(models, library, tmp_path):
+    """--like fits the seed in EfficientNet-Lite0 features (plus a light pixel term) and each variation's
+    sidecar says how far it is from the seed in pooled features (issue 14)."""
+    from seedgen.generation.projection import PerceptualLoss, _target_tensor, project
+
+    model = load_seed_model(str(models["stylegan2"]), "cpu")
+    rgb = np.asarray(Image.open(library / "s1-000.png").convert("RGB"))
+    distance = PerceptualLoss(_target_tensor(model, rgb))
+    with torch.no_grad():
+        before = float(distance(model.render(model.average_latent())))
+    _, after = project(model, rgb, steps=20, seed=0)
+    assert after < before
+    out = tmp_path / "like"
+    result = run_cli("--n", "2", "--model", str(models["stylegan2"]), "--like", str(library / "s1-000.svg"),
+                     "--project-steps", STEPS, "--seed", "13", "--size", SIZE, "--quiet", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    metas = [json.loads((out / f"{n}.json").read_text()) for n in seed_names(out)]
+    assert len(metas) == 2 and all(len(m["feature_distance_to_like"]) == 1 for m in metas)
+    assert all(m["feature_distance_to_like"][0] > 0 for m in metas)

@@ -350,6 +350,7 @@ class _Run:
         self.written: list[GeneratedSeed] = []
         self._pool = pool  # a ProcessPoolExecutor, or None to trace in this process
         self.checked_against: dict[str, int] = {}  # set once the index is loaded: what uniqueness was checked against
+        self.like_embeddings: np.ndarray | None = None  # the --like / --mix seeds in pretrained features
         self.bar = None if config.quiet else _progress_bar(config.n)
 
     def _job(self, candidate: _Candidate) -> _SeedJob:
@@ -377,6 +378,15 @@ class _Run:
         for candidate, files in zip(candidates, results):
             self.store(candidate, files)
 
+    def _like_distances(self, image: np.ndarray) -> list[float] | None:
+        """How far a variation is from each --like / --mix seed, in pooled pretrained features (L2)."""
+        if self.like_embeddings is None:
+            return None
+        from seedgen.features import Crops, embed
+
+        mine = embed(image[None], Crops(halves=0))[0]
+        return [round(float(np.linalg.norm(mine - ref)), 3) for ref in self.like_embeddings]
+
     def store(self, candidate: _Candidate, made: _SeedFiles) -> None:
         """Write one seed's files atomically, its JSON sidecar and its contact-sheet entry."""
         config, name = self.config, candidate.name
@@ -394,6 +404,7 @@ class _Run:
             "nearest_known": {"distance": round(candidate.distance, 4) if np.isfinite(candidate.distance) else None,
                               "seed": candidate.nearest or None},
             "checked_against": self.checked_against,
+            "feature_distance_to_like": self._like_distances(candidate.image),
             "files": {fmt: p.name for fmt, p in files.items()},
         }
         write_json_atomic(self.library / f"{name}.json", metadata, overwrite=config.overwrite)
@@ -493,6 +504,10 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     centre = _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings, config.quiet)
     run = _Run(library, config, model, plan.size, plan.palette, plan.run_seed, plan.sheet, timings, progress, pool)
     run.checked_against = {"training_images": index.reference_size, "library_seeds": len(index)}
+    if plan.seed_images:
+        from seedgen.features import Crops, embed
+
+        run.like_embeddings = embed(np.stack(plan.seed_images), Crops(halves=0))
     rejected = tried = 0
     limit = config.n * config.max_tries
     pending: list[_Candidate] = []
