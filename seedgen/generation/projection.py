@@ -6,7 +6,9 @@ normalised by its target's energy), plus a low-weight pixel term (mean squared e
 quarter resolution) that keeps the colours. Pixel loss alone fitted colour blobs: its variations resembled
 their reference in 0 of 32 cases. StyleGAN2 projects in W+ starting from the average w; DCGAN and the layered
 generator project their noise z starting from the best of a few seeded random draws (z = 0, their average, can
-be a dead point: in a fresh DCGAN every ReLU sits exactly at 0 there and no gradient flows).
+be a dead point: in a fresh DCGAN every ReLU sits exactly at 0 there and no gradient flows), and z is kept on
+the sphere where the Gaussian prior puts almost all its draws: the features' steeper gradients otherwise push z
+far out, where every variation around it saturates to the same seed.
 """
 from __future__ import annotations
 
@@ -77,6 +79,9 @@ def project(model: SeedModel, rgb: np.ndarray, steps: int = PROJECT_STEPS, seed:
                 loss = distance(model.render(latent))
                 loss.backward()
                 opt.step()
+                if model.kind != "stylegan2":  # z stays where the prior puts it: on the sphere of radius sqrt(d)
+                    with torch.no_grad():
+                        latent.mul_(latent.shape[-1] ** 0.5 / latent.norm(dim=-1, keepdim=True).clamp_min(1e-8))
                 if progress is not None:
                     progress(step, steps)
     return latent.detach(), float(loss.detach())
