@@ -48,18 +48,18 @@ def one_line(error: BaseException) -> str:
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def check_output_folder(folder: str | os.PathLike) -> None:
+def check_output_folder(folder: str | os.PathLike) -> Path | None:
     """Raise OutputNotWritable unless files can be created in `folder` (or in the folders that would hold it).
 
-    Nothing is left behind: the probe is a temporary file in the nearest folder that exists, removed at once.
-    It also catches what permission bits cannot show (root ignores them; a read-only mount does not).
+    Returns the outermost folder of the path that does not exist yet (what writing there would create), or
+    None when `folder` exists. Nothing is left behind: the probe is a temporary file in the nearest folder that
+    exists, removed at once. It also catches what permission bits cannot show (root ignores them; a read-only
+    mount does not).
     """
     folder = Path(folder)
-    existing = folder
-    while not existing.exists():
-        if existing.parent == existing:
-            break
-        existing = existing.parent
+    existing, missing = folder, None
+    while not existing.exists() and existing.parent != existing:
+        existing, missing = existing.parent, existing
     if existing.exists() and not existing.is_dir():
         why = "it is a file" if existing == folder else f"{existing} is a file, not a folder"
         raise OutputNotWritable(folder, why)
@@ -68,6 +68,7 @@ def check_output_folder(folder: str | os.PathLike) -> None:
             pass
     except OSError as error:
         raise OutputNotWritable(folder, (error.strerror or type(error).__name__).lower()) from None
+    return missing
 
 
 def remove_if_empty(folder: str | os.PathLike) -> bool:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import re
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Iterator
 
 import click
@@ -113,21 +112,9 @@ def output_folder(folder: str | os.PathLike | None) -> Iterator[None]:
     if folder is None:
         yield
         return
-    folder = Path(folder)
-    created = _first_missing(folder)
-    check_output_folder(folder)
+    created = check_output_folder(folder)
     try:
         yield
     finally:
         if created is not None:
             remove_if_empty(created)
-
-
-def _first_missing(folder: Path) -> Path | None:
-    """The outermost folder of `folder`'s path that does not exist yet (what a run would create), or None."""
-    if folder.exists():
-        return None
-    missing = folder
-    while not missing.parent.exists() and missing.parent != missing:
-        missing = missing.parent
-    return missing

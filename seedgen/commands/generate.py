@@ -1,6 +1,6 @@
 """`seedgen generate`: the main job — new, unique vector seeds from the packaged default model or your own.
 
-The options are made from `seedgen.generation.generate.GenerateConfig`, where each is declared once with its default,
+The options are made from `seedgen.generation.config.GenerateConfig`, where each is declared once with its default,
 range or choices and help; only what is the CLI's own (the output folder, --json, -n, how --mix and the
 format flags are typed) is written here.
 """

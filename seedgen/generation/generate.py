@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import io
 import os
-import tempfile
 import time
 from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass, field
@@ -31,9 +30,27 @@ import cv2
 import numpy as np
 from PIL import Image
 
-from augment.output import OutputExists, png_bytes, write_atomic, write_json_atomic
+from augment.output import (
+    OutputExists,
+    OutputNotWritable,
+    check_output_folder,
+    png_bytes,
+    write_atomic,
+    write_json_atomic,
+)
 from augment.palette import Palette, PaletteError, parse_palette
 from augment.rasterize import render_svg_bytes
+from seedgen.generation.config import (  # noqa: F401 - the public names of generation, as before
+    FORMATS,
+    MAX_WORKERS,
+    POOL_MIN_SEEDS,
+    PREVIEW_MAX_PX,
+    GenerateConfig,
+    GenerateError,
+    OptionSpec,
+    OutputSize,
+    parse_output_size,
+)
 from seedgen.generation.contact_sheet import ContactSheet, SheetEntry
 from seedgen.generation.uniqueness import (
     UniquenessIndex,
@@ -59,18 +76,6 @@ TRACE_SIZE = 256  # px: smaller raster samples are upscaled (cubic) to this befo
 SHEET_PX = 256  # contact-sheet thumbnails
 CHUNK = 64  # seeds accepted, then written, at a time: bounds memory for long runs
 LIKE_PX = 256  # --like / --mix seeds are rasterized (sandboxed) at this size, then fitted to the model
-
-from seedgen.generation.config import (  # noqa: F401 - the public names of generation, as before
-    FORMATS,
-    MAX_WORKERS,
-    POOL_MIN_SEEDS,
-    PREVIEW_MAX_PX,
-    GenerateConfig,
-    GenerateError,
-    OptionSpec,
-    OutputSize,
-    parse_output_size,
-)
 
 __all__ = ["GenerateConfig", "GenerateError", "GenerateResult", "GeneratedSeed", "generate_seeds", "list_models"]
 
@@ -114,12 +119,13 @@ def _check_model(spec: str | None) -> None:
 
 
 def _check_output_dir(library: Path) -> None:
+    """The library folder can be written (augment.output's probe), and exists."""
     try:
+        check_output_folder(library)
         library.mkdir(parents=True, exist_ok=True)
-        fd, probe = tempfile.mkstemp(prefix=".write-test-", dir=library)
-        os.close(fd)
-        os.unlink(probe)
-    except OSError as error:
+    except OutputNotWritable as error:
+        raise GenerateError(str(error)) from None
+    except OSError as error:  # made unwritable between the probe and the mkdir
         raise GenerateError(f"{library}: cannot write to this folder ({error.strerror or type(error).__name__})") from None
 
 
@@ -178,9 +184,9 @@ def _reference_fingerprints(model: "SeedModel", quiet: bool = True) -> np.ndarra
     data_dir = model.config.get("data")
     if not data_dir or not Path(data_dir).is_dir():
         return None
-    images = []
     from tqdm import tqdm
 
+    images = []
     pngs = sorted(Path(data_dir).glob("*.png"))[:20000]  # read once, then cached beside the checkpoint
     for png in tqdm(pngs, desc="fingerprinting the training set", unit="image", leave=False, disable=quiet):
         try:
