@@ -42,6 +42,8 @@ BUILDABLE_CLASSES: dict[str, tuple[str, str]] = {
     "seedgen.networks.Discriminator": ("seedgen.gan.networks", "Discriminator"),
     "seedgen.dcgan.DCGANGenerator": ("seedgen.gan.dcgan", "DCGANGenerator"),
     "seedgen.dcgan.DCGANDiscriminator": ("seedgen.gan.dcgan", "DCGANDiscriminator"),
+    "seedgen.projected_discriminator.ProjectedDiscriminator": ("seedgen.projected_discriminator",
+                                                               "ProjectedDiscriminator"),
 }
 # Every network class's stable key (the layered family builds its own networks from its config).
 CLASS_KEYS: dict[tuple[str, str], str] = {

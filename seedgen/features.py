@@ -199,10 +199,9 @@ def embed(images: np.ndarray | torch.Tensor, crops: Crops = Crops(), batch: int 
     return np.concatenate(out) if out else np.zeros((0, EMBED_DIM))
 
 
-def feature_maps(x: torch.Tensor, device: str | torch.device | None = None) -> list[torch.Tensor]:
-    """The four stage maps (strides 4, 8, 16, 32) of [-1, 1] images at INPUT_PX, differentiable in x."""
-    net = network(device or x.device)
-    return net.stages(to_input(x, device=x.device))[0]
+def feature_maps(x: torch.Tensor, size: int = INPUT_PX) -> list[torch.Tensor]:
+    """The four stage maps (strides 4, 8, 16, 32) of [-1, 1] images resized to `size`, differentiable in x."""
+    return network(x.device).stages(to_input(x, size=size, device=x.device))[0]
 
 
 @torch.no_grad()

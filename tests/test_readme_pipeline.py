@@ -29,9 +29,10 @@ TINY = {
     "-n": "3", "--n": "3", "--count": "3",
     "--variants": "1",
     "--crops": "1",
-    "dataset --size": "32",
+    "dataset --size": "64",   # the projected discriminator's smallest size
     "generate --size": "256",
     "--kimg": "0.004",
+    "--minutes": "0.03",
     "--layers": "2",
     "--steps": "20",
     "--project-steps": "10",

@@ -19,7 +19,9 @@ from seedgen.gan.config import AUG_MODES, PRESETS
 from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
 MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
-LAYERED_MODES = ("gan", "recon")  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
+LAYERED_MODES = ("gan", "recon")
+D_CHOICES = ("standard", "projected")  # seedgen.gan.config.DISCRIMINATORS
+UNLIMITED_KIMG = 1e6  # --minutes without --kimg: the budget ends the run  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
 
 
 def _rank() -> int:
@@ -35,17 +37,25 @@ def _run_gan(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
         "total_kimg": params["kimg"], "batch": params["batch"], "r1_gamma": params["gamma"],
         "aug": params["aug"], "augment_p": params["p"], "ada_target": params["target"],
         "freezed": params["freezed"], "snap_kimg": params["snap"], "seed": params["seed"],
+        "total_minutes": params["minutes"], "discriminator": params["d"],
     })
+    if params["minutes"] is not None and params["kimg"] is None:
+        options["total_kimg"] = UNLIMITED_KIMG     # the budget alone ends the run
     result = train(data_dir, run_dir, cfg=params["cfg"], model=params["model"], options=options,
                    resume=params["resume"], device=params["device"], progress=not params["quiet"],
                    log=lambda line: click.echo(line, err=True) if not params["quiet"] else None,
                    warn=lambda line: click.echo(f"seedgen train: {line}", err=True))
     kept = len(result.network_snapshots)
-    return (f"trained to kimg {result.kimg:.3f} in {result.run_dir} "
+    budget = (f"; stopped at the {params['minutes']:g}-minute budget" if result.stopped_by == "minutes" else "")
+    return (f"trained to kimg {result.kimg:.3f} in {_minutes(result.train_seconds)} in {result.run_dir} "
             f"({_origin(result)}"
             f"{kept} network snapshot{'s' * (kept != 1)} written, latest {result.snapshot.name}; "
             f"augment p {result.augment_p:.3f}; {result.images_per_second:.1f} img/s"
-            f"{f' on {result.world_size} processes' if result.world_size > 1 else ''})")
+            f"{f' on {result.world_size} processes' if result.world_size > 1 else ''}{budget})")
+
+
+def _minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
 
 
 def _origin(result: Any) -> str:
@@ -88,6 +98,11 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
               help="With --model layered: T (default 10).")
 @click.option("--params", type=click.IntRange(*PARAMS_RANGE), default=None,
               help="With --model layered: K (default 10).")
+@click.option("--minutes", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Wall-clock budget over every sitting: stop there with a snapshot (rerun with more to go on).")
+@click.option("--d", "d", type=click.Choice(D_CHOICES), default=None,
+              help="Discriminator: standard (the family's own) or projected (small heads over frozen "
+                   "EfficientNet-Lite0 features, DiffAugment, no R1; 64 px or more).")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Total batch size over all processes.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 regularization weight.")
 @click.option("--aug", type=click.Choice(AUG_MODES), default=None, help="ada (adaptive), noaug, or fixed (with --p).")
@@ -101,7 +116,8 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
               help="Override any TrainingConfig field, e.g. --set channel_base=4096 --set z_dim=256 (repeatable).")
 @click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
 def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None, cfg: str | None,
-            model: str | None, mode: str | None, layers: int | None, params: int | None, batch: int | None,
+            minutes: float | None, d: str | None, model: str | None, mode: str | None, layers: int | None,
+            params: int | None, batch: int | None,
             gamma: float | None, aug: str | None, p: float | None,
             target: float | None, freezed: int | None, snap: float | None, seed: int | None, device: str,
             settings: tuple[str, ...], quiet: bool) -> None:
@@ -112,6 +128,7 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     \b
     Example:
       seedgen train out/data -o runs/mosaic --cfg small --kimg 50 --snap 2
+      seedgen train out/data -o runs/proj --d projected --minutes 45
       seedgen train out/data -o runs/layered --model layered --layers 12 --kimg 20
     Multi-GPU (one process per GPU, same options):
       torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto
@@ -127,9 +144,9 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     chosen = model or ("dcgan" if cfg == "dcgan" else "stylegan2")
     if chosen != "layered" and (mode, layers, params) != (None, None, None):
         raise click.BadParameter("only with --model layered", param_hint="--mode/--layers/--params")
-    options = dict(kimg=kimg, cfg=cfg, model=model, batch=batch, gamma=gamma, aug=aug, p=p, target=target,
-                  freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
-                  settings=_parse_settings(settings), mode=mode, layers=layers, params=params)
+    options = dict(kimg=kimg, cfg=cfg, minutes=minutes, d=d, model=model, batch=batch, gamma=gamma, aug=aug, p=p,
+                   target=target, freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
+                   settings=_parse_settings(settings), mode=mode, layers=layers, params=params)
     try:
         summary = RUNNERS[chosen](data_dir, run_dir, options)
     except KeyboardInterrupt:

@@ -18,6 +18,7 @@ from seedgen.failure import ConfigError  # shared by every model family's option
 PRESETS = ("small", "auto", "paper256", "stylegan2", "dcgan")
 CPU_PRESETS = ("small", "dcgan")  # sized to train on a CPU; the others are the official GPU configs
 MODELS = ("stylegan2", "dcgan")
+DISCRIMINATORS = ("standard", "projected")  # the family's own D, or heads over frozen pretrained features
 AUG_MODES = ("ada", "noaug", "fixed")
 AUGPIPE_NAMES = ("blit", "geom", "color", "bg", "bgc")   # the sets seedgen.gan.ada.AUGPIPES defines
 MIN_RESOLUTION = 32
@@ -43,6 +44,12 @@ class TrainingConfig:
     num_fp16_res: int = 4             # top resolutions run in fp16 on CUDA (0 = all fp32); CPU is always fp32
     conv_clamp: float | None = 256    # clamp activations to +-256 so fp16 cannot overflow (None = off)
     mbstd_group_size: int = 4         # D minibatch-std group; official keeps it at 4 per GPU
+
+    # --- discriminator kind ------------------------------------------------------------------------
+    discriminator: str = "standard"   # "standard": the family's own D; "projected": small heads over frozen
+                                      # EfficientNet-Lite0 features (seedgen.projected_discriminator), >= 64 px
+    projected_px: int = 224           # projected D: images are resized to this side for the backbone (its scale)
+    diffaugment: str = "color,translation,cutout"   # projected D: DiffAugment policies ("" = none)
 
     # --- DCGAN baseline --------------------------------------------------------------------------
     dcgan_features: int = 64          # ngf = ndf of Radford et al. (16..128)
@@ -80,6 +87,7 @@ class TrainingConfig:
 
     # --- schedule --------------------------------------------------------------------------------
     total_kimg: float = 25000         # training length in thousands of real images shown to D
+    total_minutes: float | None = None   # wall-clock budget over all sittings (None = none): stop there, snapshot
     tick_kimg: float = 4              # status line, TensorBoard scalars and snapshot-latest every tick
     snap_kimg: float = 200            # kept network snapshots and sample grids every this many kimg
     grid: tuple[int, int] = (16, 9)   # sample grid columns x rows (fixed z, PNG + TensorBoard)
@@ -110,6 +118,12 @@ class TrainingConfig:
             (0 <= self.augment_p <= 1, "augment_p must be between 0 and 1"),
             (self.freezed >= 0, "--freezed must be non-negative"),
             (self.total_kimg > 0, "--kimg must be positive"),
+            (self.total_minutes is None or self.total_minutes > 0, "--minutes must be positive"),
+            (self.discriminator in DISCRIMINATORS, f"--d must be one of {', '.join(DISCRIMINATORS)}"),
+            (self.discriminator != "projected" or self.resolution >= 64,
+             f"--d projected needs images of 64 px or more (these are {self.resolution} px)"),
+            (self.projected_px >= 64 and self.projected_px % 32 == 0,
+             "projected_px must be a multiple of 32, at least 64"),
             (self.tick_kimg > 0 and self.snap_kimg > 0, "--snap must be positive"),
             (self.z_dim >= 1 and self.w_dim >= 1, "z_dim and w_dim must be positive"),
             (self.model != "stylegan2" or (self.channel_base >= self.resolution and self.channel_max >= 1),
@@ -124,6 +138,11 @@ class TrainingConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        from seedgen.diffaugment import parse_policy   # here, so that `seedgen train --help` loads no torch
+        try:
+            parse_policy(self.diffaugment)
+        except ValueError as error:
+            raise ConfigError(f"diffaugment: {error}") from None
         return self
 
     def to_dict(self) -> dict[str, Any]:
@@ -236,6 +255,10 @@ def apply_options(config: TrainingConfig, **options: Any) -> TrainingConfig:
         # The official heuristic ties gamma and EMA to the batch; keep them tied when the batch changes.
         given["r1_gamma"] = 0.0002 * config.resolution**2 / given["batch"]
         given["ema_kimg"] = given["batch"] * 10 / 32
+    if given.get("discriminator") == "projected" and config.discriminator != "projected":
+        # Projected GANs train without R1 (the frozen features bound D) and augment with DiffAugment inside D.
+        given.setdefault("r1_gamma", 0.0)
+        given.setdefault("aug", "noaug")
     if "snap_kimg" in given and given["snap_kimg"] < config.tick_kimg:
         given["tick_kimg"] = given["snap_kimg"]
     for key, value in list(given.items()):

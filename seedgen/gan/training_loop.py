@@ -66,7 +66,7 @@ from seedgen.image_folder import (
 LATEST = "snapshot-latest"
 OPTIONS_FILE = "training_options.json"
 # Options that may change when a run is resumed (length, cadence and speed); all others must match.
-RESUMABLE_CHANGES = frozenset({"total_kimg", "tick_kimg", "snap_kimg", "grid", "workers", "data_cache_mb",
+RESUMABLE_CHANGES = frozenset({"total_kimg", "total_minutes", "tick_kimg", "snap_kimg", "grid", "workers", "data_cache_mb",
                                "cpu_threads", "allow_tf32", "cudnn_benchmark"})
 # A GPU-sized config on a CPU is warned about once, with the speed measured over this many training steps after
 # the first, or sooner when they take this many seconds. The first step is left out: it warms up and runs both
@@ -142,6 +142,22 @@ MODEL_FAMILIES: dict[str, ModelFamily] = {
 }
 
 
+def build_discriminator(config: TrainingConfig, family: ModelFamily) -> nn.Module:
+    """The D this config asks for: the family's own, or the projected one (any family, same interface)."""
+    if config.discriminator == "projected":
+        from seedgen.projected_discriminator import ProjectedDiscriminator
+        return ProjectedDiscriminator(config.resolution, config.channels, backbone_px=config.projected_px,
+                                      diffaugment=config.diffaugment)
+    return family.build(config)[1]
+
+
+def freeze_discriminator(config: TrainingConfig, family: ModelFamily, D: nn.Module, n: int) -> list[str]:
+    if config.discriminator == "projected":
+        from seedgen.projected_discriminator import freeze_projected_layers
+        return freeze_projected_layers(D, n)
+    return family.freeze(D, n)
+
+
 # ------------------------------------------------------------------------------------------------
 # Results and helpers.
 
@@ -159,6 +175,8 @@ class TrainingResult:
     images_per_second: float             # over this call's training steps (maintenance excluded)
     world_size: int
     stats: dict[str, float] = field(default_factory=dict)   # last tick's means
+    train_seconds: float = 0.0           # training wall time over every sitting of this run
+    stopped_by: str = "kimg"             # "kimg" (reached --kimg) or "minutes" (the --minutes budget ran out)
 
     @property
     def kimg(self) -> float:
@@ -355,10 +373,11 @@ class TrainingRun:
 
     def _compare_with_saved(self, saved: dict[str, Any], requested: dict[str, Any]) -> None:
         before = saved.get("requested", {})
+        defaults = TrainingConfig().to_dict()    # an option newer than the run was at its default then
         for key in sorted(set(before) | set(requested)):
             if key in RESUMABLE_CHANGES:
                 continue
-            if before.get(key) != requested.get(key):
+            if before.get(key, defaults.get(key)) != requested.get(key):
                 raise RunDirError(
                     f"{self.run_dir}: this run was started with {key}={before.get(key)!r}, this command asks "
                     f"{requested.get(key)!r}; rerun with the original options (--kimg may change) or use a new -o")
@@ -388,6 +407,8 @@ class TrainingRun:
         else:
             try:
                 G, D = family.build(config)
+                if config.discriminator != "standard":
+                    D = build_discriminator(config, family)
             except (ValueError, TypeError, ZeroDivisionError, RuntimeError) as error:
                 raise ConfigError(f"cannot build {config.model} networks from these options ({one_line(error)})") from None
             nets = {"G": G, "D": D, "G_ema": copy.deepcopy(G)}
@@ -403,7 +424,7 @@ class TrainingRun:
         self.G.requires_grad_(True)
         self.D.requires_grad_(True)
         try:
-            frozen = family.freeze(self.D, config.freezed) if config.freezed else []
+            frozen = freeze_discriminator(config, family, self.D, config.freezed) if config.freezed else []
         except ValueError as error:
             raise ConfigError(f"--freezed {config.freezed}: {one_line(error)}") from None
         if frozen:
@@ -472,8 +493,9 @@ class TrainingRun:
                            channel_base=synthesis.get("channel_base", 32768),
                            channel_max=synthesis.get("channel_max", 512))
         config = replace(config, **updates)
-        if "D" not in nets:
-            nets["D"] = MODEL_FAMILIES[config.model].build(config)[1]
+        projected = type(nets.get("D")).__name__ == "ProjectedDiscriminator"
+        if "D" not in nets or projected != (config.discriminator == "projected"):
+            nets["D"] = build_discriminator(config, MODEL_FAMILIES[config.model])
         if "G_ema" not in nets:
             nets["G_ema"] = copy.deepcopy(G)
         return nets, config
@@ -481,6 +503,7 @@ class TrainingRun:
     # -- 3. counters, optimizer moments, ADA, RNG from snapshot-latest -----------------------------------
     def _restore(self) -> None:
         self.cur_nimg = self.cur_tick = self.batch_idx = self.position = 0
+        self.train_seconds = 0.0
         if self.snapshot is None:
             if self.resumed_from:
                 self.log(f"Transfer learning from {self.resumed_from}")
@@ -495,6 +518,7 @@ class TrainingRun:
         try:
             self.cur_nimg, self.cur_tick = int(state["cur_nimg"]), int(state["tick"])
             self.batch_idx, self.position = int(state["batch_idx"]), int(state["sample_position"])
+            self.train_seconds = float(state.get("train_seconds") or 0.0)
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"{self.latest}: snapshot state is incomplete ({one_line(error)})") from None
         if self.ada is not None and state.get("ada"):
@@ -552,14 +576,18 @@ class TrainingRun:
         order = ShardedOrder(len(self.dataset), config.seed, dist.rank, dist.world_size, self.position)
         workers = config.workers if config.workers is not None else (3 if device.type == "cuda" else 0)
         self.stream = BatchStream(self.dataset, order, self.batch_gpu, workers)
-        if dist.rank == 0 and self.cur_nimg < total_nimg:     # a finished run rerun as is writes nothing
+        budget = config.total_minutes * 60 if config.total_minutes is not None else math.inf
+        self.budget = budget
+        self.sitting_start, self.seconds_before = time.time(), self.train_seconds
+        if dist.rank == 0 and self.cur_nimg < total_nimg and self.train_seconds < budget:   # finished: write nothing
             from torch.utils.tensorboard import SummaryWriter
             self.writer = SummaryWriter(str(self.run_dir), purge_step=self.cur_nimg)
             self.writer.add_text("config", "```\n" + json.dumps(config.to_dict(), indent=2) + "\n```",
                                  global_step=self.cur_nimg)
             if self.show_progress:
                 from tqdm import tqdm
-                self.bar = tqdm(total=total_nimg, initial=self.cur_nimg, unit="img", dynamic_ncols=True,
+                self.bar = tqdm(total=total_nimg if budget == math.inf else None, initial=self.cur_nimg, unit="img",
+                                dynamic_ncols=True,
                                 file=sys.stderr, desc=f"train {config.model}")
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
@@ -567,9 +595,10 @@ class TrainingRun:
         self.network_snapshots: list[Path] = []
         busy, shown = 0.0, 0
         clock = _StepClock() if device.type == "cpu" and config.cfg not in CPU_PRESETS else None
+        self.stopped_by = "kimg" if self.cur_nimg >= total_nimg else "minutes"
         tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
         try:
-            while self.cur_nimg < total_nimg:
+            while self.cur_nimg < total_nimg and self._elapsed() < budget:
                 step_start = time.time()
                 self._step()
                 step_seconds = time.time() - step_start
@@ -577,11 +606,14 @@ class TrainingRun:
                 shown += config.batch
                 if self.bar is not None:
                     self.bar.update(min(self.cur_nimg, total_nimg) - self.bar.n)
-                done = self.cur_nimg >= total_nimg
+                    if budget < math.inf:
+                        self.bar.set_postfix_str(_time_line(self._elapsed(), budget), refresh=False)
+                done = self.cur_nimg >= total_nimg or self._elapsed() >= budget
                 if clock is not None and clock.measured(step_seconds, config.batch, done):
                     self.warn(cpu_speed_warning(config, clock.sec_per_kimg(), self.start_nimg))
                     clock = None
                 if done or self.cur_nimg >= tick_start_nimg + config.tick_kimg * 1000:
+                    self.stopped_by = "kimg" if self.cur_nimg >= total_nimg else "minutes"
                     self._tick(tick_start_nimg, tick_start_time, done)
                     tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
         finally:
@@ -598,7 +630,11 @@ class TrainingRun:
                               network_snapshots=self.network_snapshots, resumed_from=self.resumed_from,
                               start_nimg=self.start_nimg, augment_p=self._p(),
                               images_per_second=shown / busy if busy > 0 else 0.0, world_size=dist.world_size,
-                              stats=self.stats)
+                              stats=self.stats, train_seconds=self.train_seconds, stopped_by=self.stopped_by)
+
+    def _elapsed(self) -> float:
+        """Training wall time over every sitting: the snapshot's count plus this sitting's."""
+        return self.seconds_before + time.time() - self.sitting_start
 
     def _step(self) -> None:
         """One optimizer step of every due phase, the G_ema update and the ADA adjustment."""
@@ -647,6 +683,7 @@ class TrainingRun:
             "Progress/r_t": self.ada.r_t if self.ada is not None and self.ada.r_t is not None else float("nan"),
             "Timing/sec_per_tick": now - tick_start_time,
             "Timing/sec_per_kimg": (now - tick_start_time) / max(tick_nimg, 1) * 1000,
+            "Timing/total_minutes": self._elapsed() / 60,
             "Resources/peak_gpu_mem_gb": peak_mem,
         })
         self.stats = stats
@@ -659,12 +696,14 @@ class TrainingRun:
         nets = {"G": self.G, "D": self.D, "G_ema": self.G_ema}
         if snap_due and dist.rank == 0:
             path = self.run_dir / f"network-snapshot-{self.cur_nimg:09d}.safetensors"
-            progress = {"cur_nimg": self.cur_nimg, "kimg": self.cur_nimg / 1000, "augment_p": self._p()}
+            progress = {"cur_nimg": self.cur_nimg, "kimg": self.cur_nimg / 1000, "augment_p": self._p(),
+                        "train_minutes": self._elapsed() / 60}
             save_networks(path, nets, {**self.network_config, "progress": progress}, overwrite=True)
             self.network_snapshots.append(path)
             self._save_fakes(self.run_dir / f"fakes{self.cur_nimg:09d}.png", self.cur_nimg)
         self.cur_tick += 1
-        state = {"cur_nimg": self.cur_nimg, "kimg": self.cur_nimg / 1000, "tick": self.cur_tick,
+        self.train_seconds = self._elapsed()
+        state = {"cur_nimg": self.cur_nimg, "train_seconds": self.train_seconds, "kimg": self.cur_nimg / 1000, "tick": self.cur_tick,
                  "batch_idx": self.batch_idx, "sample_position": self.stream.position, "augment_p": self._p(),
                  "ada": self.ada.state_dict() if self.ada else None, "world_size": dist.world_size,
                  "ranks_in_sync": in_sync, "resumed_from": self.resumed_from,
@@ -738,6 +777,7 @@ class TrainingRun:
                            ("Loss/pl_penalty", "PL"), ("Progress/r_t", "r_t")):
             if key in stats and math.isfinite(stats[key]):
                 fields.append(f"{label} {stats[key]:.3f}")
+        fields.append(_time_line(stats["Timing/total_minutes"] * 60, self.budget))
         if stats.get("Resources/peak_gpu_mem_gb"):
             fields.append(f"gpumem {stats['Resources/peak_gpu_mem_gb']:.2f}")
         line = "  ".join(fields)
@@ -773,6 +813,18 @@ def cpu_speed_warning(config: TrainingConfig, sec_per_kimg: float, start_nimg: i
     left = f"the {kimg:g} kimg left of {config.total_kimg:g}" if start_nimg else f"{kimg:g} kimg"
     return (f"warning: --cfg {config.cfg} on a CPU: {_rough(sec_per_kimg)} s/kimg measured, "
             f"about {_duration(sec_per_kimg * kimg)} for {left}; --cfg small trains on a CPU")
+
+
+def _time_line(elapsed: float, budget: float) -> str:
+    """'time 12m05s' or, with a --minutes budget, 'time 12m05s, left 32m55s'."""
+    line = f"time {_clock(elapsed)}"
+    return line if budget == math.inf else f"{line}, left {_clock(max(budget - elapsed, 0.0))}"
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}h{rest // 60:02d}m{rest % 60:02d}s" if hours else f"{rest // 60}m{rest % 60:02d}s"
 
 
 def _duration(seconds: float) -> str:

@@ -59,6 +59,10 @@ class LayeredConfig:
     adv_weight: float = 0.0  # recon mode: weight of the adversarial term on top of L1, 0..10 (0 = pure L1)
     binary_weight: float = 0.0  # pushes masks to 0/1 with mean(M(1-M)): crisper exported shapes, 0..10
     critic_width: int = 32  # channels of the critic's first conv (doubles per level, max 8x), 4..256
+    discriminator: str = "standard"  # "standard": the WGAN-GP critic; "projected": heads over frozen
+                                     # EfficientNet-Lite0 features, hinge loss, DiffAugment, one D step a G step
+    projected_px: int = 224  # projected D: the backbone's input side, a multiple of 32, 64..512
+    minutes: float | None = None  # wall-clock budget over every sitting (None = none); stops with a snapshot
     snap_kimg: float = 2.0  # snapshot every this many kimg (and at the end), 0.001..10000
     keep_snapshots: int = 3  # how many recent snapshots stay in the run folder, 1..1000
     seed: int = 0  # every random choice (init, batches, noise) derives from it
@@ -77,6 +81,9 @@ class LayeredConfig:
             ("adv_weight", 0 <= self.adv_weight <= 10),
             ("binary_weight", 0 <= self.binary_weight <= 10),
             ("critic_width", 4 <= self.critic_width <= 256),
+            ("discriminator", self.discriminator in ("standard", "projected")),
+            ("projected_px", 64 <= self.projected_px <= 512 and self.projected_px % 32 == 0),
+            ("minutes", self.minutes is None or self.minutes > 0),
             ("snap_kimg", 0.001 <= self.snap_kimg <= 10000),
             ("keep_snapshots", 1 <= self.keep_snapshots <= 1000),
             ("device", self.device == "auto" or self.device == "cpu" or self.device.startswith("cuda")),
@@ -84,6 +91,9 @@ class LayeredConfig:
         for name, ok in checks:
             if not ok:
                 raise LayeredConfigError(f"layered training: {name}={getattr(self, name)!r} is out of range")
+        if self.discriminator == "projected" and self.model.resolution < 64:
+            raise LayeredConfigError(f"layered training: --d projected needs a canvas of 64 px or more "
+                                     f"(resolution={self.model.resolution})")
         return self
 
     def to_json(self) -> dict[str, Any]:
@@ -110,6 +120,8 @@ class LayeredProgress:
     total_images: int
     losses: dict[str, float]
     seconds: float  # wall time of this step
+    elapsed: float = 0.0  # training wall time over every sitting so far
+    budget: float = math.inf  # the --minutes budget in seconds (inf: none)
 
 
 @dataclass
@@ -124,6 +136,8 @@ class LayeredRun:
     losses: dict[str, float]
     warnings: list[str]  # one line per training image skipped or converted
     images_per_second: float  # real images shown per second over this call's steps (excludes snapshots)
+    train_seconds: float = 0.0  # training wall time over every sitting
+    stopped_by: str = "kimg"  # "kimg" or "minutes" (the budget ran out first)
 
 
 # --------------------------------------------------------------------------------------------- data
@@ -193,33 +207,54 @@ def _binary_loss(masks: torch.Tensor) -> torch.Tensor:
     return (masks * (1 - masks)).mean()
 
 
-def _gan_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device,
-              left: int) -> tuple[dict[str, float], int]:
-    """n_critic critic steps, fewer when `left` real images end the run sooner, then one generator step."""
-    batch = cfg.batch
-    critic_steps = min(cfg.n_critic, -(-left // batch))  # left > 0: at least one
-    for _ in range(critic_steps):
-        real = _batch(images, rng, batch, cfg.model.resolution, device)
-        z = torch.randn(batch, cfg.model.z_dim, generator=gen).to(device)
-        mix = torch.rand(batch, 1, 1, 1, generator=gen).to(device)
-        with torch.no_grad():
-            _, fake = G(z=z)
+def _critic_step(D, opt_d, real: torch.Tensor, fake: torch.Tensor, cfg: LayeredConfig,
+                 gen: torch.Generator, device) -> dict[str, float]:
+    """One update of D on [0, 1] images: WGAN-GP for the standard critic, hinge for the projected D."""
+    if cfg.discriminator == "projected":
+        d_real, d_fake = D(real * 2 - 1, generator=gen), D(fake * 2 - 1, generator=gen)
+        loss_d = F.relu(1 - d_real).mean() + F.relu(1 + d_fake).mean()
+        stats = {"d": loss_d.item(), "real": d_real.mean().item(), "fake": d_fake.mean().item()}
+    else:
+        mix = torch.rand(real.shape[0], 1, 1, 1, generator=gen).to(device)
         d_real, d_fake = D(real).mean(), D(fake).mean()
         gp = gradient_penalty(D, real, fake, mix)
         loss_d = d_fake - d_real + cfg.gp_weight * gp
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
+        stats = {"d": loss_d.item(), "gp": gp.item(), "w_dist": (d_real - d_fake).item()}
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    return stats
+
+
+def _adversarial(D, fake: torch.Tensor, cfg: LayeredConfig, gen: torch.Generator) -> torch.Tensor:
+    """G's adversarial loss on [0, 1] images (-D for both: WGAN and hinge GANs share it)."""
+    if cfg.discriminator == "projected":
+        return -D(fake * 2 - 1, generator=gen).mean()
+    return -D(fake).mean()
+
+
+def _gan_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device,
+              left: int) -> tuple[dict[str, float], int]:
+    """n_critic critic steps (one for the projected D), fewer when `left` real images end the run sooner,
+    then one generator step."""
+    batch = cfg.batch
+    n_critic = 1 if cfg.discriminator == "projected" else cfg.n_critic
+    critic_steps = min(n_critic, -(-left // batch))  # left > 0: at least one
+    for _ in range(critic_steps):
+        real = _batch(images, rng, batch, cfg.model.resolution, device)
+        z = torch.randn(batch, cfg.model.z_dim, generator=gen).to(device)
+        with torch.no_grad():
+            _, fake = G(z=z)
+        stats = _critic_step(D, opt_d, real, fake, cfg, gen, device)
     z = torch.randn(batch, cfg.model.z_dim, generator=gen).to(device)
     _, fake, masks = G.unroll(z=z)
-    loss_g = -D(fake).mean()
+    loss_g = _adversarial(D, fake, cfg, gen)
     if cfg.binary_weight:
         loss_g = loss_g + cfg.binary_weight * _binary_loss(masks)
     opt_g.zero_grad(set_to_none=True)
     loss_g.backward()
     opt_g.step()
-    stats = {"g": loss_g.item(), "d": loss_d.item(), "gp": gp.item(), "w_dist": (d_real - d_fake).item()}
-    return stats, critic_steps * batch
+    return {"g": loss_g.item(), **stats}, critic_steps * batch
 
 
 def _recon_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device,
@@ -230,18 +265,12 @@ def _recon_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device
     if cfg.adv_weight:
         with torch.no_grad():
             _, fake = G(target=real)
-        mix = torch.rand(cfg.batch, 1, 1, 1, generator=gen).to(device)
-        d_real, d_fake = D(real).mean(), D(fake).mean()
-        loss_d = d_fake - d_real + cfg.gp_weight * gradient_penalty(D, real, fake, mix)
-        opt_d.zero_grad(set_to_none=True)
-        loss_d.backward()
-        opt_d.step()
-        stats["d"] = loss_d.item()
+        stats["d"] = _critic_step(D, opt_d, real, fake, cfg, gen, device)["d"]
     _, out, masks = G.unroll(target=real)
     l1 = (out - real).abs().mean()
     loss = l1
     if cfg.adv_weight:
-        loss = loss + cfg.adv_weight * -D(out).mean()
+        loss = loss + cfg.adv_weight * _adversarial(D, out, cfg, gen)
     if cfg.binary_weight:
         loss = loss + cfg.binary_weight * _binary_loss(masks)
     opt_g.zero_grad(set_to_none=True)
@@ -251,11 +280,15 @@ def _recon_step(G, D, opt_g, opt_d, images, cfg: LayeredConfig, rng, gen, device
     return stats, cfg.batch
 
 
-def _build(cfg: LayeredConfig, device: torch.device) -> tuple[LayeredGenerator, LayeredCritic]:
+def _build(cfg: LayeredConfig, device: torch.device) -> tuple[LayeredGenerator, nn.Module]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         G = LayeredGenerator(cfg.model)
-        D = LayeredCritic(cfg.model.resolution, cfg.critic_width)
+        if cfg.discriminator == "projected":
+            from seedgen.projected_discriminator import ProjectedDiscriminator
+            D: nn.Module = ProjectedDiscriminator(cfg.model.resolution, backbone_px=cfg.projected_px)
+        else:
+            D = LayeredCritic(cfg.model.resolution, cfg.critic_width)
     return G.to(device), D.to(device)
 
 
@@ -295,6 +328,10 @@ def train_layered(
         saved_model = LayeredModelConfig.from_json(snapshot.config.get(MODEL_NAME) or {})
         if saved_model != cfg.model:
             cfg = replace(cfg, model=saved_model)  # the weights decide the architecture
+        saved_d = (snapshot.config.get("training") or {}).get("discriminator", "standard")
+        if saved_d != cfg.discriminator:
+            raise LayeredConfigError(f"{start_from}: was trained with --d {saved_d}, this run asks "
+                                     f"--d {cfg.discriminator}; rerun with --d {saved_d} or use a new -o")
     device = pick_device(cfg.device)
     skipped: list[str] = []
     images = ImageFolder(data_dir, min_resolution=16, max_resolution=4096, warn=skipped.append)
@@ -303,13 +340,14 @@ def train_layered(
     G, D = _build(cfg, device)
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.g_lr, betas=cfg.adam_betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_lr, betas=cfg.adam_betas)
-    step, seen = 0, 0
+    step, seen, trained = 0, 0, 0.0
     if snapshot is not None:
         load_state_strict(G, snapshot.networks["G"], "G")
         load_state_strict(D, snapshot.networks["D"], "D")
         opt_g.load_state_dict(snapshot.optimizers["G"])
         opt_d.load_state_dict(snapshot.optimizers["D"])
         step, seen = int(snapshot.state["step"]), int(snapshot.state["images"])
+        trained = float(snapshot.state.get("train_seconds") or 0.0)
 
     total = int(round(cfg.kimg * 1000))
     every = max(1, int(round(cfg.snap_kimg * 1000)))
@@ -319,7 +357,10 @@ def train_layered(
     last = start_from
     losses: dict[str, float] = {}
     shown, busy = 0, 0.0
-    while seen < total:
+    budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
+    sitting = time.perf_counter()
+    clock = lambda: trained + time.perf_counter() - sitting  # noqa: E731 - training time over every sitting
+    while seen < total and clock() < budget:
         began = time.perf_counter()
         rng, gen = _step_generators(cfg.seed, step)
         losses, consumed = step_fn(G, D, opt_g, opt_d, images, cfg, rng, gen, device, total - seen)
@@ -329,12 +370,13 @@ def train_layered(
         step += 1
         before, seen = seen, seen + consumed
         if progress is not None:
-            progress(LayeredProgress(step, min(seen, total), total, losses, elapsed))
-        if seen // every > before // every or seen >= total:
-            last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device)
+            progress(LayeredProgress(step, min(seen, total), total, losses, elapsed, clock(), budget))
+        if seen // every > before // every or seen >= total or clock() >= budget:
+            last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device, clock())
     if last is None:  # nothing left to train, and no snapshot written yet
-        last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device)
-    return LayeredRun(run_dir, last, step, seen, start_from, losses, skipped, shown / busy if busy else 0.0)
+        last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device, clock())
+    return LayeredRun(run_dir, last, step, seen, start_from, losses, skipped, shown / busy if busy else 0.0,
+                      clock(), "kimg" if seen >= total else "minutes")
 
 
 def run_layered(data_dir: str | Path, run_dir: str | Path, options: dict[str, Any]) -> str:
@@ -351,20 +393,29 @@ def run_layered(data_dir: str | Path, run_dir: str | Path, options: dict[str, An
     model = {k: options[name] for k, name in (("mode", "mode"), ("layers", "layers"), ("params", "params"))
              if options.get(name) is not None}
     training = {k: options[name] for k, name in (("kimg", "kimg"), ("batch", "batch"), ("snap_kimg", "snap"),
-                                                 ("seed", "seed"), ("device", "device"))
+                                                 ("seed", "seed"), ("device", "device"), ("minutes", "minutes"),
+                                                 ("discriminator", "d"))
                 if options.get(name) is not None}
+    if options.get("minutes") is not None and options.get("kimg") is None:
+        training["kimg"] = 100000.0  # the budget alone ends the run
     config = LayeredConfig(model=LayeredModelConfig(**model), **training)
     total = int(round(config.kimg * 1000))
-    with tqdm(total=total, unit="img", disable=bool(options.get("quiet")), leave=False) as bar:
+    timed = config.minutes is not None
+    with tqdm(total=None if timed else total, unit="img", disable=bool(options.get("quiet")), leave=False) as bar:
 
         def progress(p: LayeredProgress) -> None:
             bar.update(p.images - bar.n)
-            bar.set_postfix({k: f"{v:.3f}" for k, v in p.losses.items()}, refresh=False)
+            shown = {k: f"{v:.3f}" for k, v in p.losses.items()}
+            if timed:
+                shown["time"] = f"{p.elapsed / 60:.1f} min, left {max(p.budget - p.elapsed, 0) / 60:.1f} min"
+            bar.set_postfix(shown, refresh=False)
 
         run = train_layered(data_dir, run_dir, config, resume=options.get("resume") or True, progress=progress)
     losses = ", ".join(f"{k} {v:.4f}" for k, v in run.losses.items())
     return (f"layered ({config.model.mode}, T={config.model.layers}, K={config.model.params}): "
-            f"{run.images / 1000:.3f} kimg, {run.steps} steps, {run.images_per_second:.2f} img/s"
+            f"{run.images / 1000:.3f} kimg, {run.steps} steps, {run.train_seconds / 60:.1f} min, "
+            f"{run.images_per_second:.2f} img/s"
+            f"{f'; stopped at the {config.minutes:g}-minute budget' if run.stopped_by == 'minutes' else ''}"
             f"{'; ' + losses if losses else ''}; snapshot {run.snapshot}")
 
 
@@ -391,12 +442,12 @@ def _write_samples(run_dir: Path, G, cfg: LayeredConfig, images: ImageFolder, se
 
 
 def _save(run_dir: Path, G, D, opt_g, opt_d, cfg: LayeredConfig, step: int, seen: int, losses,
-          images: ImageFolder, device) -> Path:
+          images: ImageFolder, device, train_seconds: float) -> Path:
     """The snapshot (networks, optimizers, progress) and its sample grid; older snapshots beyond
     cfg.keep_snapshots are removed."""
     _write_samples(run_dir, G, cfg, images, seen, device)
     path = snapshot_path(run_dir, seen)
-    state = {"step": step, "images": seen, "kimg": seen / 1000, "losses": losses}
+    state = {"step": step, "images": seen, "kimg": seen / 1000, "losses": losses, "train_seconds": train_seconds}
     save_snapshot(path, {"G": G, "D": D}, {"G": opt_g, "D": opt_d}, _checkpoint_config(cfg), state)
     old = sorted(run_dir.glob(f"{SNAPSHOT_PREFIX}[0-9]*.safetensors"))[: -cfg.keep_snapshots]
     for weights in old:
