@@ -363,3 +363,17 @@ def load_state_strict(module: nn.Module, state: Mapping[str, torch.Tensor], name
     if problems:
         raise CheckpointError(f"network {name}: weights do not fit: {'; '.join(problems)}")
     module.load_state_dict(dict(state), strict=True)
+
+
+def restore_training(snapshot: Snapshot, nets: Mapping[str, nn.Module],
+                     optimizers: Mapping[str, torch.optim.Optimizer]) -> tuple[int, int, float]:
+    """Load a family's snapshot into its networks and optimizers; (step, images shown, training seconds).
+
+    For the families whose state counts `step` and `images` (layered, texture); training seconds are 0 in
+    snapshots written before --minutes existed."""
+    for name, net in nets.items():
+        load_state_strict(net, snapshot.networks[name], name)
+    for name, opt in optimizers.items():
+        opt.load_state_dict(snapshot.optimizers[name])
+    state = snapshot.state
+    return int(state["step"]), int(state["images"]), float(state.get("train_seconds") or 0.0)

@@ -70,11 +70,16 @@ class VectorizeConfig:
     # --- output -----------------------------------------------------------------------------------------
     size_mm: float = 210.0  # physical size of the longer canvas side when no page size is given (A4 width)
     colour_mode: str = "rgb"  # PDF colours: "rgb" or "cmyk" (spot inks are Separations in both)
+    tile: bool = False  # the image repeats seamlessly (right edge into left, bottom into top): trace it as a
+    #   torus, so the SVG and PDF repeat exactly too (clipped to the tile, plus a <pattern> preview);
+    #   "trace" method, smooth or polygon outlines, and no gradients (a gradient across the canvas does not repeat)
     extra: dict = field(default_factory=dict)  # free-form provenance copied into the sidecar JSON
 
     def __post_init__(self) -> None:
         checks = [
             (self.method in METHODS, f"method must be one of {', '.join(METHODS)}"),
+            (not self.tile or (self.method == "trace" and self.trace_mode != "spline"),
+             "tile needs the trace method, with smooth or polygon outlines"),
             (self.colors is None or _inside(self.colors, COLOURS_RANGE), f"colors must be {_text(COLOURS_RANGE)}"),
             (_inside(self.layers, LAYERS_RANGE) and _inside(self.params, PARAMS_RANGE)
              and _inside(self.steps, STEPS_RANGE), f"layers must be {_text(LAYERS_RANGE)}, params "
@@ -100,8 +105,8 @@ class VectorizeConfig:
 
     @property
     def use_gradients(self) -> bool:
-        """Gradients are fitted only without a palette: brand inks are flat by definition."""
-        return self.gradients and self.palette is None
+        """Gradients are fitted only without a palette (brand inks are flat by definition) and not for a tile."""
+        return self.gradients and self.palette is None and not self.tile
 
     def to_json(self) -> dict:
         """A JSON-ready record of the options (for the sidecar beside each seed)."""

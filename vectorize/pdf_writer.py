@@ -57,11 +57,13 @@ def _path_object(pdf: Canvas, layer: Layer):
 
 
 def write_pdf(layers: list[Layer], size: tuple[int, int], page: PageSize | None = None,
-              colour_mode: str = "rgb", size_mm: float = 210.0, title: str | None = None) -> bytes:
+              colour_mode: str = "rgb", size_mm: float = 210.0, title: str | None = None,
+              clip: bool = False) -> bytes:
     """PDF bytes for `layers` (bottom first) on a canvas of `size` = (width, height) canvas units.
 
     `page` defaults to the canvas's proportions with its longer side `size_mm` long. `colour_mode` is
     "rgb" or "cmyk" (inks without a CMYK value get a naive conversion); spot inks are Separations in both.
+    With `clip`, everything is clipped to the canvas (a tile, whose shapes cross its edges).
     """
     if colour_mode not in COLOUR_MODES:
         raise ValueError(f"colour_mode must be one of {', '.join(COLOUR_MODES)}")
@@ -77,6 +79,10 @@ def write_pdf(layers: list[Layer], size: tuple[int, int], page: PageSize | None 
     dy = (page.height_pt - height * scale) / 2.0
     # canvas units, y down, onto PDF points, y up
     pdf.transform(scale, 0, 0, -scale, dx, page.height_pt - dy)
+    if clip:  # for the rest of the page
+        canvas_box = pdf.beginPath()
+        canvas_box.rect(0, 0, width, height)
+        pdf.clipPath(canvas_box, stroke=0, fill=0)
     for layer in layers:
         mode = FILL_EVEN_ODD if layer.fill_rule == "evenodd" else FILL_NON_ZERO
         path = _path_object(pdf, layer)

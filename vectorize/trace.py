@@ -10,6 +10,7 @@ unless `trace_mode` asks for its polygons or its own splines.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -38,8 +39,9 @@ def _encode_mask(mask: np.ndarray) -> bytes:
     return data.tobytes()
 
 
-def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[Shape]:
-    """Closed shapes (canvas coordinates) around the True pixels of a binary mask."""
+def vtracer_paths(mask: np.ndarray, mode: str, config: VectorizeConfig) -> list[tuple[str, tuple[float, float]]]:
+    """vtracer's paths (binary mode, `mode` "polygon", "spline" or "none") around the True pixels of a binary
+    mask: each path's data, and the canvas offset it is drawn at."""
     ys, xs = np.nonzero(mask.any(axis=1))[0], np.nonzero(mask.any(axis=0))[0]
     if len(ys) == 0:
         return []
@@ -47,30 +49,41 @@ def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[Shape]:
     # crop to the mask with one pixel of margin: vtracer's cost grows with the pixels it is handed
     y0, y1 = max(0, ys[0] - 1), min(h, ys[-1] + 2)
     x0, x1 = max(0, xs[0] - 1), min(w, xs[-1] + 2)
-    vtracer_mode = "spline" if config.trace_mode == "spline" else "polygon"
     try:
         svg = vtracer.convert_raw_image_to_svg(
-            _encode_mask(mask[y0:y1, x0:x1]), img_format="png", colormode="binary", mode=vtracer_mode,
+            _encode_mask(mask[y0:y1, x0:x1]), img_format="png", colormode="binary", mode=mode,
             filter_speckle=config.filter_speckle, corner_threshold=config.corner_threshold,
             length_threshold=config.length_threshold, max_iterations=config.max_iterations,
             splice_threshold=config.splice_threshold, path_precision=config.path_precision)
     except Exception as exc:  # the binding raises bare exceptions with Rust messages
         raise TraceError(f"vtracer failed: {exc}") from exc
-    shapes = []
-    for m in _PATH.finditer(svg):
-        d = m.group(1).strip()
-        if d:
-            offset = (float(m.group(2) or 0.0) + x0, float(m.group(3) or 0.0) + y0)
-            shapes.append(_traced_shape(d, offset, config))
+    return [(m.group(1).strip(), (float(m.group(2) or 0.0) + x0, float(m.group(3) or 0.0) + y0))
+            for m in _PATH.finditer(svg) if m.group(1).strip()]
+
+
+def trace_mask(mask: np.ndarray, config: VectorizeConfig) -> list[Shape]:
+    """Closed shapes (canvas coordinates) around the True pixels of a binary mask."""
+    vtracer_mode = "spline" if config.trace_mode == "spline" else "polygon"
+    shapes = [_traced_shape(d, offset, config) for d, offset in vtracer_paths(mask, vtracer_mode, config)]
     return [shape for shape in shapes if shape.subpaths]
+
+
+def pixel_outlines(mask: np.ndarray, config: VectorizeConfig) -> list[list[np.ndarray]]:
+    """The exact pixel-edge outlines of a binary mask (vtracer with no simplification): for each path, its
+    closed (N, 2) polygons on the canvas, an outline and its holes, each hole wound against its outline."""
+    return [_contours(d, offset) for d, offset in vtracer_paths(mask, "none", config)]
+
+
+def _contours(d: str, offset: tuple[float, float]) -> list[np.ndarray]:
+    """The closed polygons of one of vtracer's polygon paths, on the canvas."""
+    return [np.array(NUMBER.findall(part), np.float64).reshape(-1, 2) + offset for part in d.split("Z") if part.strip()]
 
 
 def _traced_shape(d: str, offset: tuple[float, float], config: VectorizeConfig) -> Shape:
     """One of vtracer's paths (the only path data read while tracing) on the canvas, as `trace_mode` asks."""
     if config.trace_mode == "spline":
         return Shape(tuple(parse_path(d)), config.path_precision).translated(*offset)
-    contours = [np.array(NUMBER.findall(part), np.float64).reshape(-1, 2) + offset
-                for part in d.split("Z") if part.strip()]
+    contours = _contours(d, offset)
     if config.trace_mode == "polygon":
         return polygon_shape(contours, config.path_precision)
     return smooth_shape(contours, config.corner_threshold, config.path_precision)
@@ -103,9 +116,19 @@ def layer_mask(rank_map: np.ndarray, k: int, kernel: np.ndarray | None = None) -
     return holds_own[components]
 
 
-def trace_layers(labels: np.ndarray, paints: list[tuple[Ink, Gradient | None]],
-                 config: VectorizeConfig) -> list[Layer]:
-    """Stacked layers, bottom first, for a label map whose label i is painted with `paints[i]`."""
+def layer_shapes(rank_map: np.ndarray, k: int, kernel: np.ndarray | None, config: VectorizeConfig) -> list[Shape]:
+    """Layer k of a rank map (labels renumbered by stack order) as traced shapes."""
+    return trace_mask(layer_mask(rank_map, k, kernel), config)
+
+
+# (rank map, k, tuck kernel, config) -> layer k's shapes: `layer_shapes`, or the tile's (vectorize.tile)
+LayerShapes = Callable[[np.ndarray, int, "np.ndarray | None", VectorizeConfig], list[Shape]]
+
+
+def trace_layers(labels: np.ndarray, paints: list[tuple[Ink, Gradient | None]], config: VectorizeConfig,
+                 shapes: LayerShapes = layer_shapes) -> list[Layer]:
+    """Stacked layers, bottom first, for a label map whose label i is painted with `paints[i]`; above the
+    bottom rectangle, layer k is `shapes(rank_map, k, kernel, config)`."""
     h, w = labels.shape
     order = stack_order(labels, len(paints))
     rank = np.empty(len(paints), np.int32)
@@ -118,7 +141,7 @@ def trace_layers(labels: np.ndarray, paints: list[tuple[Ink, Gradient | None]],
         if k == 0:
             paths = [rectangle(w, h)]
         else:
-            paths = trace_mask(layer_mask(rank_map, k, kernel), config)
+            paths = shapes(rank_map, k, kernel, config)
         if paths:
             layers.append(Layer(ink=ink, paths=tuple(paths), gradient=gradient))
     return layers

@@ -1,10 +1,10 @@
 """Vectorizing: one image to colour layers and a seed (SVG, PDF, sidecar JSON); a batch of files.
 
 `vectorize_image` is the whole method for one array (what the bridge and the generator call).
-`vectorize_files` reads files, writes `OUT/<name>.svg|.pdf|.json` atomically, each once, and reports each
-input's outcome without stopping the batch: the CLI only prints these outcomes. How layers are found is
-`config.method`: "trace" is built in; another method is registered by the package that provides it
-(`register_method`), so this package imports nothing of theirs.
+`vectorize_files` reads files, writes `OUT/<name>.svg|.pdf|.json` (and a tile's `<name>.pattern.svg`
+preview) atomically, each once, and reports each input's outcome without stopping the batch: the CLI only
+prints these outcomes. How layers are found is `config.method`: "trace" is built in; another method is
+registered by the package that provides it (`register_method`), so this package imports nothing of theirs.
 """
 from __future__ import annotations
 
@@ -26,8 +26,9 @@ from vectorize.metrics import VectorizeResult, compare, count_paths
 from vectorize.page import PageSize
 from vectorize.pdf_writer import write_pdf
 from vectorize.quantize import denoise_image, edge_strength, quantize, to_lab
-from vectorize.svg_writer import write_svg
-from vectorize.trace import TraceError, trace_layers
+from vectorize.svg_writer import write_pattern_svg, write_svg
+from vectorize.tile import tile_layer_shapes, wrap_margin, wrap_pad
+from vectorize.trace import TraceError, layer_shapes, trace_layers
 
 FORMATS = ("svg", "pdf")
 
@@ -43,14 +44,19 @@ def fit_working_size(image: np.ndarray, max_side: int) -> np.ndarray:
 
 
 def traced_layers(rgb: np.ndarray, config: VectorizeConfig) -> tuple[list[Layer], bool]:
-    """The "trace" method: denoise, fit gradients, quantize to a palette, trace stacked layers."""
-    rgb, denoised = denoise_image(rgb, config)
+    """The "trace" method: denoise, fit gradients, quantize to a palette, trace stacked layers. A tile
+    (`config.tile`) is cleaned and quantized with its edges wrapped round, and traced to repeat
+    (`vectorize.tile`)."""
+    h, w = rgb.shape[:2]
+    margin = wrap_margin(rgb.shape, config) if config.tile else 0
+    rgb, denoised = denoise_image(wrap_pad(rgb, margin) if margin else rgb, config)
     lab = to_lab(rgb)
     strength = edge_strength(lab)
     gradients = find_gradients(rgb, lab, strength, config) if config.use_gradients else []
     quant = quantize(rgb, config, [g.region for g in gradients], lab=lab, strength=strength)
     paints = [(ink, None) for ink in quant.inks] + [(g.region.ink, g.gradient) for g in gradients]
-    return trace_layers(quant.labels, paints, config), denoised
+    labels = quant.labels[margin:margin + h, margin:margin + w]
+    return trace_layers(labels, paints, config, tile_layer_shapes if config.tile else layer_shapes), denoised
 
 
 LayerMethod = Callable[[np.ndarray, VectorizeConfig], tuple[list[Layer], bool]]
@@ -95,7 +101,7 @@ def vectorize_image(image: np.ndarray, config: VectorizeConfig | None = None, me
     h, w = image.shape[:2]
     start = time.perf_counter()
     layers, denoised = image_layers(image, config)
-    svg = write_svg(layers, (w, h), page=page, size_mm=config.size_mm, title=title)
+    svg = write_svg(layers, (w, h), page=page, size_mm=config.size_mm, title=title, clip=config.tile)
     seconds = time.perf_counter() - start
     paths, subpaths = count_paths(svg)
     result = VectorizeResult(
@@ -103,7 +109,7 @@ def vectorize_image(image: np.ndarray, config: VectorizeConfig | None = None, me
         gradients=sum(layer.gradient is not None for layer in layers), paths=paths, subpaths=subpaths,
         svg_bytes=len(svg), seconds=seconds, denoised=denoised)
     if measure:  # against the whole canvas, which a page may crop
-        whole = svg if page is None else write_svg(layers, (w, h), size_mm=config.size_mm)
+        whole = svg if page is None else write_svg(layers, (w, h), size_mm=config.size_mm, clip=config.tile)
         result.psnr, result.ssim, result.see_through, _ = compare(whole, image)
     return result
 
@@ -122,8 +128,10 @@ class FileOutcome:
         return self.error is None
 
 
-def _outputs(source: Path, out_dir: Path, formats: tuple[str, ...]) -> dict[str, Path]:
+def _outputs(source: Path, out_dir: Path, formats: tuple[str, ...], tile: bool) -> dict[str, Path]:
     targets = {fmt: out_dir / f"{source.stem}.{fmt}" for fmt in formats}
+    if tile and "svg" in formats:  # a tile's repeat, to see in a browser
+        targets["pattern"] = out_dir / f"{source.stem}.pattern.svg"
     targets["json"] = out_dir / f"{source.stem}.json"
     return targets
 
@@ -133,7 +141,7 @@ def vectorize_file(source: Path, out_dir: Path, config: VectorizeConfig, formats
     """Vectorize one image file into `out_dir`; never raises for a bad input (see FileOutcome.error)."""
     source = Path(source)
     outcome = FileOutcome(source)
-    targets = _outputs(source, Path(out_dir), formats)
+    targets = _outputs(source, Path(out_dir), formats, config.tile)
     try:
         for target in targets.values():  # refuse before the work, not after
             check_writable(target, overwrite)
@@ -142,9 +150,12 @@ def vectorize_file(source: Path, out_dir: Path, config: VectorizeConfig, formats
         outcome.result = result
         if "svg" in formats:
             outcome.written.append(write_atomic(targets["svg"], result.svg, overwrite=overwrite))
+        if "pattern" in targets:
+            pattern = write_pattern_svg(result.layers, result.size, size_mm=config.size_mm, title=source.stem)
+            outcome.written.append(write_atomic(targets["pattern"], pattern, overwrite=overwrite))
         if "pdf" in formats:
             pdf = write_pdf(result.layers, result.size, page=page, colour_mode=config.colour_mode,
-                            size_mm=config.size_mm, title=source.stem)
+                            size_mm=config.size_mm, title=source.stem, clip=config.tile)
             outcome.written.append(write_atomic(targets["pdf"], pdf, overwrite=overwrite))
         sidecar = {
             "source": str(source),

@@ -25,6 +25,7 @@ def _two_seed_files(ctx: click.Context, param: click.Parameter, value: tuple[str
 
 CLICK_TYPES = {  # how the CLI reads the options that are not plain numbers, words or flags
     "like": {"type": click.Path()},
+    "guide": {"type": click.Path()},
     "mix": {"nargs": 2, "type": click.Path(), "callback": _two_seed_files},
 }
 

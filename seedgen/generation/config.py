@@ -12,6 +12,7 @@ from vectorize.config import COLOURS_RANGE, SOFT_EDGES
 from vectorize.page import PageSize, PageSizeError, parse_page_size
 
 FORMATS = ("svg", "pdf", "png")
+GUIDE_METHODS = ("quick", "optimize")  # seedgen.texture.guide.METHODS, spelled here so that --help loads no torch
 POOL_MIN_SEEDS = 8  # auto workers: smaller runs trace in this process (a worker's start-up costs ~1 s of CPU)
 MAX_WORKERS = 8
 PREVIEW_MAX_PX = 2048  # PNG previews of millimetre-sized seeds are rendered at 300 dpi up to this size
@@ -126,6 +127,16 @@ class GenerateConfig:
     # 150: the projection loss has flattened by then
     project_steps: int = _option(150, "Optimizer steps fitting a --like/--mix seed into the model ({range}; more: "
                                  "closer, slower)", range=(1, 5000))
+    tile: bool = _option(False, "Texture models: a tile that repeats without a seam (right edge into left, bottom "
+                                "into top), in the pixels and in the vectors")
+    morph: int = _option(1, "Texture models: textures per seed ({range}); 2-4 morph smoothly across the page "
+                            "(with --mix: between the textures of the two seeds)", range=(1, 4))
+    guide: str | None = _option(None, "Texture models: an image (PNG, JPEG, SVG or PDF) whose layout the seed's "
+                                      "textures echo, a GANosaic mosaic")
+    guide_strength: float = _option(0.6, "How closely a seed follows --guide ({range}: 0 its own texture, 1 the "
+                                         "guide's layout)", range=(0.0, 1.0))
+    guide_method: str = _option("quick", "quick: paint the textures from the guide in one pass; optimize: also fit "
+                                         "the noise to it (slower, closer; up to 2048 px)", choices=GUIDE_METHODS)
     soft: str = _option("hard", "Layered models: mask edges as hard contours, one opacity per layer, or opacity bands",
                         choices=SOFT_EDGES)
     # 0: at most MAX_WORKERS, and 1 (this process) for smaller runs: a worker's start-up costs a few s of CPU
@@ -164,6 +175,10 @@ class GenerateConfig:
             raise bad("use --like or --mix, not both")
         if self.mix is not None and len(self.mix) != 2:
             raise bad("--mix takes exactly two seed files")
+        if self.guide and (self.like or self.mix):
+            raise bad("use --guide or --like/--mix, not both")
+        if self.morph > 2 and self.mix:
+            raise bad("--mix gives two textures: use --morph 2 with it")
         return self
 
 

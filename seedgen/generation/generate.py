@@ -62,7 +62,7 @@ from vectorize.layer import Layer
 from vectorize.page import PageSize
 from vectorize.pdf_writer import write_pdf
 from vectorize.quantize import snap_layers
-from vectorize.svg_writer import write_svg
+from vectorize.svg_writer import write_pattern_svg, write_svg
 from vectorize.vectorize_run import image_layers
 
 if TYPE_CHECKING:
@@ -133,7 +133,8 @@ def _refuse_existing(library: Path, names: list[str], config: GenerateConfig, sh
     """Nothing is overwritten without --overwrite: check every file this run would write, before writing any."""
     if config.overwrite:
         return
-    targets = [library / f"{name}.{fmt}" for name in names for fmt in (*config.formats, "json")]
+    suffixes = (*config.formats, "json", *(("pattern.svg",) if config.tile else ()))
+    targets = [library / f"{name}.{fmt}" for name in names for fmt in suffixes]
     targets += sheet.paths() if sheet is not None else []
     for target in targets:
         if target.exists():
@@ -148,7 +149,8 @@ def _read_seed_images(paths: list[str]) -> list[np.ndarray]:
         return []
     for path in paths:
         if Path(path).is_dir():
-            raise GenerateError(f"{path}: a folder; --like and --mix take seed files (SVG, PDF or image)", usage=True)
+            raise GenerateError(f"{path}: a folder; --like, --mix and --guide take seed files (SVG, PDF or image)",
+                                usage=True)
         if not Path(path).is_file():
             raise GenerateError(f"{path}: no such file", usage=True)
     out = []
@@ -223,7 +225,17 @@ def _palette_config(config: GenerateConfig) -> Palette | None:
 def _trace_sample(image: np.ndarray, vconfig: VectorizeConfig) -> tuple[list[Layer], tuple[int, int]]:
     """Colour layers of a raster sample, traced at TRACE_SIZE or more."""
     side = max(TRACE_SIZE, image.shape[0], image.shape[1])
-    big = image if image.shape[:2] == (side, side) else cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
+    if image.shape[:2] == (side, side):
+        big = image
+    elif vconfig.tile:  # resampled with its edges wrapped round, so the upscaled tile still repeats
+        pad = 4
+        wrapped = np.pad(image, ((pad, pad), (pad, pad), (0, 0)), mode="wrap")
+        scale = side / image.shape[0]
+        grown = cv2.resize(wrapped, None, fx=scale, fy=scale, interpolation=cv2.INTER_CUBIC)
+        start = round(pad * scale)
+        big = grown[start: start + side, start: start + side]
+    else:
+        big = cv2.resize(image, (side, side), interpolation=cv2.INTER_CUBIC)
     layers, _ = image_layers(big, vconfig)
     return layers, (side, side)
 
@@ -250,6 +262,7 @@ class _SeedFiles:
     svg: bytes
     pdf: bytes | None
     png: bytes | None
+    pattern: bytes | None  # a tile's <pattern> preview (3 x 3 repeats)
     thumbnail: np.ndarray | None
     layers: int
     colours: list[str]
@@ -264,10 +277,12 @@ def _make_seed_files(job: _SeedJob) -> _SeedFiles:
         layers, canvas = _trace_sample(job.image, job.vconfig)
     else:
         layers, canvas = list(job.layers), job.canvas
-    svg = write_svg(layers, canvas, page=job.page, title=job.name)
+    tile = job.vconfig.tile
+    svg = write_svg(layers, canvas, page=job.page, title=job.name, clip=tile)
+    pattern = write_pattern_svg(layers, canvas, title=f"{job.name} repeated") if tile else None
     vectorizing = time.perf_counter() - t
     t = time.perf_counter()
-    pdf = (write_pdf(layers, canvas, page=job.page, colour_mode=job.vconfig.colour_mode, title=job.name)
+    pdf = (write_pdf(layers, canvas, page=job.page, colour_mode=job.vconfig.colour_mode, title=job.name, clip=tile)
            if "pdf" in job.formats else None)
     aspect = job.page.height_pt / job.page.width_pt
     png = thumb = None
@@ -278,7 +293,7 @@ def _make_seed_files(job: _SeedJob) -> _SeedFiles:
             thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
     elif job.thumbnail:
         thumb = render_svg_bytes(svg, SHEET_PX, max(1, round(SHEET_PX * aspect)))
-    return _SeedFiles(svg, pdf, png, None if thumb is None else np.ascontiguousarray(thumb[..., :3]), len(layers),
+    return _SeedFiles(svg, pdf, png, pattern, None if thumb is None else np.ascontiguousarray(thumb[..., :3]), len(layers),
                       sorted({layer.ink.hex for layer in layers}), vectorizing, time.perf_counter() - t)
 
 
@@ -352,7 +367,7 @@ class _Run:
         self.size, self.palette, self.run_seed, self.sheet = size, palette, run_seed, sheet
         self.timings, self.progress = timings, progress
         self.vconfig = VectorizeConfig(colors=config.colors, palette=palette, seed=run_seed,
-                                       colour_mode="cmyk" if config.cmyk else "rgb")
+                                       colour_mode="cmyk" if config.cmyk else "rgb", tile=config.tile)
         self.written: list[GeneratedSeed] = []
         self._pool = pool  # a ProcessPoolExecutor, or None to trace in this process
         self.checked_against: dict[str, int] = {}  # set once the index is loaded: what uniqueness was checked against
@@ -393,6 +408,15 @@ class _Run:
         mine = embed(image[None], Crops(halves=0))[0]
         return [round(float(np.linalg.norm(mine - ref)), 3) for ref in self.like_embeddings]
 
+    def _texture_record(self, candidate: _Candidate) -> dict | None:
+        """What a texture model drew: the pixels, tile, morph and guide (its content loss and time)."""
+        if self.model.kind != "texture":
+            return None
+        sampler, config = self.model.sampler, self.config
+        return {"px": sampler.px, "tile": sampler.tile, "morph": config.morph,
+                "guide": ({"file": config.guide, **(sampler.report(candidate.latent) or {})}
+                          if config.guide else None)}
+
     def store(self, candidate: _Candidate, made: _SeedFiles) -> None:
         """Write one seed's files atomically, its JSON sidecar and its contact-sheet entry."""
         config, name = self.config, candidate.name
@@ -402,6 +426,9 @@ class _Run:
         for fmt, data in (("svg", made.svg), ("pdf", made.pdf), ("png", made.png)):
             if fmt in config.formats and data is not None:
                 files[fmt] = write_atomic(self.library / f"{name}.{fmt}", data, overwrite=config.overwrite)
+        if made.pattern is not None:
+            files["pattern"] = write_atomic(self.library / f"{name}.pattern.svg", made.pattern,
+                                            overwrite=config.overwrite)
         metadata = {
             "name": name, "model": str(self.model.path.name), "model_type": self.model.kind,
             "run_seed": self.run_seed, "candidate_seed": candidate.seed, "truncation": config.truncation,
@@ -411,6 +438,7 @@ class _Run:
                               "seed": candidate.nearest or None},
             "checked_against": self.checked_against,
             "feature_distance_to_like": self._like_distances(candidate.image),
+            "texture": self._texture_record(candidate),
             "files": {fmt: p.name for fmt, p in files.items()},
         }
         write_json_atomic(self.library / f"{name}.json", metadata, overwrite=config.overwrite)
@@ -441,6 +469,7 @@ class _Plan:
     sheet: ContactSheet | None
     seed_images: list[np.ndarray]  # the --like seed, the two --mix seeds, or none
     timings: dict[str, float]
+    guide_image: np.ndarray | None = None  # --guide (texture models)
 
 
 def _plan(library: Path, config: GenerateConfig) -> _Plan:
@@ -454,10 +483,11 @@ def _plan(library: Path, config: GenerateConfig) -> _Plan:
                           overwrite=config.overwrite) if config.contact_sheet else None)
     _check_model(config.model)
     seed_images = _read_seed_images([config.like] if config.like else list(config.mix or ()))
+    guide_image = _read_seed_images([config.guide])[0] if config.guide else None
     _check_output_dir(library)
     _refuse_existing(library, names, config, sheet)
     return _Plan(library, config, names, run_seed, palette, size, sheet, seed_images,
-                 {stage: 0.0 for stage in STAGES})
+                 {stage: 0.0 for stage in STAGES}, guide_image)
 
 
 def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
@@ -496,6 +526,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     timings["model_load"] = time.perf_counter() - t
     if config.soft != "hard" and model.kind != "layered":
         raise GenerateError(f"--soft {config.soft} needs a layered model (this one is {model.kind})", usage=True)
+    _use_texture(model, config, plan)
 
     t = time.perf_counter()
     try:
@@ -566,6 +597,27 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     return GenerateResult(run.written, rejected, sheet_path, plan.run_seed, timings)
 
 
+def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> None:
+    """Texture models draw at the output size (as a tile, a morph, a mosaic); the others refuse those options."""
+    asked = [flag for flag, given in (("--tile", config.tile), ("--morph", config.morph > 1),
+                                      ("--guide", config.guide)) if given]
+    if model.kind != "texture":
+        if asked:
+            verb = "needs" if len(asked) == 1 else "need"
+            raise GenerateError(f"{', '.join(asked)} {verb} a texture model (this one is {model.kind}; train one "
+                                f"with seedgen train --model texture)", usage=True)
+        return
+    guide = None
+    if plan.guide_image is not None:
+        from seedgen.texture.guide import Guide
+
+        guide = Guide(plan.guide_image, strength=config.guide_strength, method=config.guide_method)
+        if config.guide_method == "optimize" and plan.size.preview_px > 2048:
+            raise GenerateError("--guide-method optimize draws at most 2048 px; use --guide-method quick or a "
+                                "smaller --size", usage=True)
+    model.use_texture(plan.size.preview_px, tile=config.tile, morph=config.morph, guide=guide)
+
+
 def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps: int, timings: dict[str, float],
              quiet: bool = False):
     """The projected latent of a --like seed, the pair of --mix seeds, or None; a progress bar over the steps."""
@@ -577,8 +629,9 @@ def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps:
     bar = None if quiet else _progress_bar(steps * len(images), "projecting", "step")
     tick = (lambda step, total: bar.update(1)) if bar is not None else None
     try:
-        latents = [project(model, image, steps=steps, seed=run_seed + i, progress=tick)[0]
-                   for i, image in enumerate(images)]
+        with model.fitting():
+            latents = [project(model, image, steps=steps, seed=run_seed + i, progress=tick)[0]
+                       for i, image in enumerate(images)]
     finally:
         if bar is not None:
             bar.close()
@@ -587,10 +640,16 @@ def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps:
 
 
 def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) -> "torch.Tensor":
+    import torch
+
     from seedgen.generation.projection import around, mix
 
     if centre is None:
         return model.latent(model.noise(seeds), truncation)
+    if model.kind == "texture" and model.z_dim != (centre[0] if isinstance(centre, tuple) else centre).shape[-1]:
+        # a morph around fitted textures: each of its textures near the --like seed's, or one near each --mix seed
+        whole = torch.cat(centre, dim=1) if isinstance(centre, tuple) else centre.repeat(1, model.z_dim // centre.shape[-1])
+        return around(model, whole, seeds)
     if isinstance(centre, tuple):
         return mix(model, centre[0], centre[1], seeds)
     return around(model, centre, seeds)

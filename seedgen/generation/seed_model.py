@@ -1,15 +1,17 @@
-"""A trained seed model behind one interface, whatever its type: StyleGAN2-ADA, DCGAN or the layered generator.
+"""A trained seed model behind one interface, whatever its type: StyleGAN2-ADA, DCGAN, layered or texture.
 
 Generation asks three things of a model: a latent for a seed number, pixels for a batch of latents, and (for
 `--like`/`--mix`) a differentiable render so that a seed can be projected into the latent space. StyleGAN2
 latents live in W+ (after the mapping network, where truncation and style mixing act); DCGAN and layered
-latents are their input noise z.
+latents are their input noise z. Texture latents are K texture vectors Z^g (K = 1, or 2-4 for a morph); the
+texture model draws at the size generation asks for (`use_texture`), as a tile or not, guided or not.
 """
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +28,8 @@ from seedgen.checkpoint import (
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # seedgen/models
 DEFAULT_MODEL = "default"
-KNOWN_TYPES = ("stylegan2", "dcgan", "layered")
+KNOWN_TYPES = ("stylegan2", "dcgan", "layered", "texture")
+PROJECTION_PX = 256  # texture models are fitted to a --like seed at this size (the texture, not the layout)
 GENERATOR_CLASSES = {"stylegan2": "seedgen.networks.Generator", "dcgan": "seedgen.dcgan.DCGANGenerator"}
 
 
@@ -50,6 +53,29 @@ class SeedModel:
     resolution: int
     z_dim: int
     info: dict[str, Any] = field(default_factory=dict)
+    sampler: Any = None  # texture models: a seedgen.texture.sampling.TextureSampler
+
+    def use_texture(self, px: int, tile: bool = False, morph: int = 1, guide: Any = None) -> None:
+        """Texture models: draw `px`-pixel seeds, as tiles, morphing between `morph` textures, following `guide`."""
+        from seedgen.texture.sampling import TextureSampler
+
+        config = self.sampler.config
+        self.sampler = TextureSampler(self.generator, config, px=px, tile=tile, guide=guide)
+        self.resolution, self.z_dim = px, config.global_dim * morph
+
+    @contextmanager
+    def fitting(self):
+        """While a --like seed is projected: a texture model draws small, with fixed local noise."""
+        if self.kind != "texture":
+            yield
+            return
+        sampler, resolution, z_dim = self.sampler, self.resolution, self.z_dim
+        self.sampler = replace(sampler, px=min(sampler.px, PROJECTION_PX), guide=None, fixed_noise=True, tile=False)
+        self.resolution, self.z_dim = self.sampler.px, sampler.config.global_dim   # one texture per fitted seed
+        try:
+            yield
+        finally:
+            self.sampler, self.resolution, self.z_dim = sampler, resolution, z_dim
 
     # --- latents --------------------------------------------------------------------------------------
     def noise(self, seeds: list[int]) -> torch.Tensor:
@@ -63,7 +89,7 @@ class SeedModel:
         if self.kind == "stylegan2":
             with torch.no_grad():
                 return self.generator.mapping(z, None, truncation_psi=truncation)
-        return z * truncation if truncation != 1.0 and self.kind == "dcgan" else z
+        return z * truncation if truncation != 1.0 and self.kind in ("dcgan", "texture") else z
 
     def average_latent(self) -> torch.Tensor:
         """The centre of the latent space: w_avg broadcast to W+ for StyleGAN2, zero noise otherwise."""
@@ -81,11 +107,15 @@ class SeedModel:
             return ((img.float() + 1) / 2).clamp(0, 1)
         if self.kind == "dcgan":
             return ((g(latent).float() + 1) / 2).clamp(0, 1)
+        if self.kind == "texture":
+            return self.sampler.render(latent)
         _, canvas = g(z=latent)
         return canvas.float().clamp(0, 1)
 
     def images(self, latent: torch.Tensor, batch: int = 16) -> np.ndarray:
         """(N, R, R, 3) uint8 pixels for a batch of latents."""
+        if self.kind == "texture":
+            return self.sampler.images(latent)
         out = []
         with torch.no_grad():
             for i in range(0, len(latent), batch):
@@ -135,8 +165,14 @@ def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.d
         raise ModelError(f"{path}: checkpoint format version {version!r}; this seedgen reads version {FORMAT_VERSION}")
     if kind not in KNOWN_TYPES:
         raise ModelError(f"{path}: model type {kind!r} is not one seedgen can generate with ({', '.join(KNOWN_TYPES)})")
+    sampler = None
     try:
-        if kind == "layered":
+        if kind == "texture":
+            from seedgen.texture.sampling import texture_sampler_from
+
+            sampler = texture_sampler_from(states, config, path, device)
+            generator, resolution, z_dim = sampler.generator, sampler.px, sampler.config.global_dim
+        elif kind == "layered":
             from seedgen.layered.model import layered_generator_from
 
             generator = layered_generator_from(states, config, path, device=device)
@@ -161,7 +197,7 @@ def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.d
         raise ModelError(f"{path}: checkpoint lacks {error}") from None
     generator.eval().requires_grad_(False)
     return SeedModel(kind=kind, path=path, config=config, generator=generator, device=device,
-                     resolution=resolution, z_dim=z_dim, info=_card(path))
+                     resolution=resolution, z_dim=z_dim, info=_card(path), sampler=sampler)
 
 
 def _card(path: Path) -> dict[str, Any]:

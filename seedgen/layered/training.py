@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,7 +24,7 @@ from augment.output import png_bytes, write_atomic
 from seedgen.checkpoint import (
     CheckpointError,
     load_snapshot,
-    load_state_strict,
+    restore_training,
     save_snapshot,
 )
 from seedgen.device import pick_device
@@ -37,6 +37,7 @@ from seedgen.layered.model import (
     LayeredTrainingError,
     psnr_from_mse,
 )
+from seedgen.training_json import TrainingJson
 
 SNAPSHOT_PREFIX = "snapshot-"
 
@@ -45,7 +46,7 @@ SNAPSHOT_PREFIX = "snapshot-"
 
 
 @dataclass(frozen=True)
-class LayeredConfig:
+class LayeredConfig(TrainingJson):
     """One layered training run: the architecture (`model`) and every optimisation option, once."""
 
     model: LayeredModelConfig = field(default_factory=LayeredModelConfig)
@@ -95,20 +96,6 @@ class LayeredConfig:
             raise LayeredConfigError(f"layered training: --d projected needs a canvas of 64 px or more "
                                      f"(resolution={self.model.resolution})")
         return self
-
-    def to_json(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("model")
-        out["adam_betas"] = list(self.adam_betas)
-        return out
-
-    @classmethod
-    def from_json(cls, model: dict[str, Any], training: dict[str, Any]) -> "LayeredConfig":
-        known = {f.name for f in fields(cls)} - {"model"}
-        values = {k: v for k, v in training.items() if k in known}
-        if "adam_betas" in values:
-            values["adam_betas"] = tuple(values["adam_betas"])
-        return cls(model=LayeredModelConfig.from_json(model), **values)
 
 
 @dataclass
@@ -342,12 +329,7 @@ def train_layered(
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.d_lr, betas=cfg.adam_betas)
     step, seen, trained = 0, 0, 0.0
     if snapshot is not None:
-        load_state_strict(G, snapshot.networks["G"], "G")
-        load_state_strict(D, snapshot.networks["D"], "D")
-        opt_g.load_state_dict(snapshot.optimizers["G"])
-        opt_d.load_state_dict(snapshot.optimizers["D"])
-        step, seen = int(snapshot.state["step"]), int(snapshot.state["images"])
-        trained = float(snapshot.state.get("train_seconds") or 0.0)
+        step, seen, trained = restore_training(snapshot, {"G": G, "D": D}, {"G": opt_g, "D": opt_d})
 
     total = int(round(cfg.kimg * 1000))
     every = max(1, int(round(cfg.snap_kimg * 1000)))
