@@ -18,10 +18,10 @@ import click
 from seedgen.gan.config import AUG_MODES, PRESETS
 from vectorize.config import LAYERS_RANGE, PARAMS_RANGE
 
-MODEL_CHOICES = ("stylegan2", "dcgan", "layered", "texture")
-LAYERED_MODES = ("gan", "recon")
+MODEL_CHOICES = ("stylegan2", "dcgan", "layered", "texture", "patchnn")
+LAYERED_MODES = ("gan", "recon")  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
 D_CHOICES = ("standard", "projected")  # seedgen.gan.config.DISCRIMINATORS
-UNLIMITED_KIMG = 1e6  # --minutes without --kimg: the budget ends the run  # seedgen.layered.model.MODES, spelled here so that --help need not import torch
+UNLIMITED_KIMG = 1e6  # --minutes without --kimg: the budget ends the run
 
 
 def _rank() -> int:
@@ -80,9 +80,17 @@ def _run_texture(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
     return run_texture(data_dir, run_dir, params)
 
 
+def _run_patchnn(data_dir: str, run_dir: str, params: dict[str, Any]) -> str:
+    """Store a patch nearest-neighbour library (seedgen.patchnn.library; nothing to train); the summary line."""
+    from seedgen.patchnn.library import run_patchnn
+
+    return run_patchnn(data_dir, run_dir, params)
+
+
 # model name -> runner(data_dir, run_dir, params) -> summary line
 RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
     "stylegan2": _run_gan, "dcgan": _run_gan, "layered": _run_layered, "texture": _run_texture,
+    "patchnn": _run_patchnn,
 }
 
 
@@ -99,7 +107,8 @@ RUNNERS: dict[str, Callable[[str, str, dict[str, Any]], str]] = {
                    "Default: auto on a GPU, small on a CPU (--model texture: small or auto).")
 @click.option("--model", type=click.Choice(MODEL_CHOICES), default=None,
               help="Network family (default stylegan2); layered: T coloured parametric masks (vector-native); "
-                   "texture: a periodic spatial GAN trained on crops at the seeds' own scale, drawn at any size.")
+                   "texture: a periodic spatial GAN trained on crops at the seeds' own scale, drawn at any size; "
+                   "patchnn: no training, new seeds recombine patches of the library seeds (GPNN).")
 @click.option("--mode", type=click.Choice(LAYERED_MODES), default=None,
               help="With --model layered: gan (WGAN-GP from noise, default) or recon (L1 from a target image).")
 @click.option("--layers", type=click.IntRange(*LAYERS_RANGE), default=None,
@@ -142,6 +151,7 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
       seedgen train out/data -o runs/proj --d projected --minutes 45
       seedgen train out/data -o runs/layered --model layered --layers 12 --kimg 20
       seedgen train out/data1024 -o runs/texture --model texture --minutes 60
+      seedgen train out/data -o runs/patches --model patchnn
     Multi-GPU (one process per GPU, same options):
       torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto
     """

@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 
     from seedgen.generation.seed_model import SeedModel
 
+DRAWN_ONE_BY_ONE = ("texture", "patchnn")  # models whose candidates are drawn one at a time, each costing seconds
 TRACE_SIZE = 256  # px: smaller raster samples are upscaled (cubic) to this before tracing, for smooth curves;
 # 256 traces a 64 px sample as smoothly as 512 did (checked by eye) in a third of the time. Larger samples are
 # traced at their own size (vectorize's max_side caps it).
@@ -551,6 +552,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     try:
         while len(run.written) + len(pending) < config.n and tried < limit:
             count = min(config.batch, limit - tried)
+            if model.kind in DRAWN_ONE_BY_ONE:   # each candidate costs a whole drawing: no more than still needed
+                count = min(count, config.n - len(run.written) - len(pending))
             seeds = _candidate_seeds(plan.run_seed, tried, count)
             t = time.perf_counter()
             latents = _latents(model, centre, seeds, config.truncation)
@@ -598,7 +601,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
 
 
 def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> None:
-    """Texture models draw at the output size (as a tile, a morph, a mosaic); the others refuse those options."""
+    """Texture models draw at the output size (as a tile, a morph, a mosaic); the others refuse those options.
+    Patchnn models draw at the output size too, and refuse --like/--mix (they have no latent space to fit)."""
     asked = [flag for flag, given in (("--tile", config.tile), ("--morph", config.morph > 1),
                                       ("--guide", config.guide)) if given]
     if model.kind != "texture":
@@ -606,6 +610,11 @@ def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> Non
             verb = "needs" if len(asked) == 1 else "need"
             raise GenerateError(f"{', '.join(asked)} {verb} a texture model (this one is {model.kind}; train one "
                                 f"with seedgen train --model texture)", usage=True)
+        if model.kind == "patchnn":
+            if plan.seed_images:
+                raise GenerateError("--like/--mix need a learned model (this one is patchnn, which copies patches "
+                                    "and has no latent space to fit a seed into)", usage=True)
+            model.use_texture(plan.size.preview_px)
         return
     guide = None
     if plan.guide_image is not None:

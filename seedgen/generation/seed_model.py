@@ -1,10 +1,12 @@
-"""A trained seed model behind one interface, whatever its type: StyleGAN2-ADA, DCGAN, layered or texture.
+"""A trained seed model behind one interface, whatever its type: StyleGAN2-ADA, DCGAN, layered, texture or patchnn.
 
 Generation asks three things of a model: a latent for a seed number, pixels for a batch of latents, and (for
 `--like`/`--mix`) a differentiable render so that a seed can be projected into the latent space. StyleGAN2
 latents live in W+ (after the mapping network, where truncation and style mixing act); DCGAN and layered
 latents are their input noise z. Texture latents are K texture vectors Z^g (K = 1, or 2-4 for a morph); the
-texture model draws at the size generation asks for (`use_texture`), as a tile or not, guided or not.
+texture model draws at the size generation asks for (`use_texture`), as a tile or not, guided or not. A patchnn
+"model" is a library of seeds that GPNN recombines patches of: its latents only seed the random choices, it draws
+at the size asked for too, and it has no differentiable render, so `--like`/`--mix` cannot use it.
 """
 from __future__ import annotations
 
@@ -28,7 +30,7 @@ from seedgen.checkpoint import (
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # seedgen/models
 DEFAULT_MODEL = "default"
-KNOWN_TYPES = ("stylegan2", "dcgan", "layered", "texture")
+KNOWN_TYPES = ("stylegan2", "dcgan", "layered", "texture", "patchnn")
 PROJECTION_PX = 256  # texture models are fitted to a --like seed at this size (the texture, not the layout)
 GENERATOR_CLASSES = {"stylegan2": "seedgen.networks.Generator", "dcgan": "seedgen.dcgan.DCGANGenerator"}
 
@@ -53,10 +55,15 @@ class SeedModel:
     resolution: int
     z_dim: int
     info: dict[str, Any] = field(default_factory=dict)
-    sampler: Any = None  # texture models: a seedgen.texture.sampling.TextureSampler
+    sampler: Any = None  # texture models: a seedgen.texture.sampling.TextureSampler; patchnn: a PatchSampler
 
     def use_texture(self, px: int, tile: bool = False, morph: int = 1, guide: Any = None) -> None:
-        """Texture models: draw `px`-pixel seeds, as tiles, morphing between `morph` textures, following `guide`."""
+        """Texture models: draw `px`-pixel seeds, as tiles, morphing between `morph` textures, following `guide`.
+        Patchnn models: draw `px`-pixel seeds (at most their max_px; larger seeds are traced from that)."""
+        if self.kind == "patchnn":
+            self.sampler = self.sampler.at_size(px)
+            self.resolution = self.sampler.px
+            return
         from seedgen.texture.sampling import TextureSampler
 
         config = self.sampler.config
@@ -109,12 +116,15 @@ class SeedModel:
             return ((g(latent).float() + 1) / 2).clamp(0, 1)
         if self.kind == "texture":
             return self.sampler.render(latent)
+        if self.kind == "patchnn":
+            raise ModelError("--like/--mix need a learned model (patchnn copies patches: no latent space to fit a seed "
+                             "into)", exit_code=2)
         _, canvas = g(z=latent)
         return canvas.float().clamp(0, 1)
 
     def images(self, latent: torch.Tensor, batch: int = 16) -> np.ndarray:
         """(N, R, R, 3) uint8 pixels for a batch of latents."""
-        if self.kind == "texture":
+        if self.kind in ("texture", "patchnn"):
             return self.sampler.images(latent)
         out = []
         with torch.no_grad():
@@ -172,6 +182,11 @@ def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.d
 
             sampler = texture_sampler_from(states, config, path, device)
             generator, resolution, z_dim = sampler.generator, sampler.px, sampler.config.global_dim
+        elif kind == "patchnn":
+            from seedgen.patchnn.sampling import Z_DIM, patch_sampler_from
+
+            sampler = patch_sampler_from(states, config, path)
+            generator, resolution, z_dim = sampler.library, sampler.px, Z_DIM
         elif kind == "layered":
             from seedgen.layered.model import layered_generator_from
 
