@@ -598,7 +598,8 @@ class TrainingRun:
         self.stopped_by = "kimg" if self.cur_nimg >= total_nimg else "minutes"
         tick_start_nimg, tick_start_time = self.cur_nimg, time.time()
         try:
-            while self.cur_nimg < total_nimg and self._elapsed() < budget:
+            out_of_time = self.train_seconds >= budget    # checked once a step, so the last snapshot records it
+            while self.cur_nimg < total_nimg and not out_of_time:
                 step_start = time.time()
                 self._step()
                 step_seconds = time.time() - step_start
@@ -608,7 +609,8 @@ class TrainingRun:
                     self.bar.update(min(self.cur_nimg, total_nimg) - self.bar.n)
                     if budget < math.inf:
                         self.bar.set_postfix_str(_time_line(self._elapsed(), budget), refresh=False)
-                done = self.cur_nimg >= total_nimg or self._elapsed() >= budget
+                out_of_time = self._elapsed() >= budget
+                done = self.cur_nimg >= total_nimg or out_of_time
                 if clock is not None and clock.measured(step_seconds, config.batch, done):
                     self.warn(cpu_speed_warning(config, clock.sec_per_kimg(), self.start_nimg))
                     clock = None

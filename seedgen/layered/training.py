@@ -342,7 +342,8 @@ def train_layered(
     budget = cfg.minutes * 60 if cfg.minutes is not None else math.inf
     sitting = time.perf_counter()
     clock = lambda: trained + time.perf_counter() - sitting  # noqa: E731 - training time over every sitting
-    while seen < total and clock() < budget:
+    out_of_time = trained >= budget  # checked once a step, so the last snapshot records it
+    while seen < total and not out_of_time:
         began = time.perf_counter()
         rng, gen = _step_generators(cfg.seed, step)
         losses, consumed = step_fn(G, D, opt_g, opt_d, images, cfg, rng, gen, device, total - seen)
@@ -353,7 +354,8 @@ def train_layered(
         before, seen = seen, seen + consumed
         if progress is not None:
             progress(LayeredProgress(step, min(seen, total), total, losses, elapsed, clock(), budget))
-        if seen // every > before // every or seen >= total or clock() >= budget:
+        out_of_time = clock() >= budget
+        if seen // every > before // every or seen >= total or out_of_time:
             last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device, clock())
     if last is None:  # nothing left to train, and no snapshot written yet
         last = _save(run_dir, G, D, opt_g, opt_d, cfg, step, seen, losses, images, device, clock())

@@ -256,7 +256,8 @@ def train_texture(data_dir: str | Path, run_dir: str | Path, config: TextureConf
     G.train()
     D.train()
     last, losses, shown, busy = start_from, {}, 0, 0.0
-    while seen < total and clock() < budget:
+    out_of_time = trained >= budget  # checked once a step, so the last snapshot records it
+    while seen < total and not out_of_time:
         began = time.perf_counter()
         losses = train_step(G, D, G_ema, opt_g, opt_d, images, cfg, step, seen, device)
         busy += time.perf_counter() - began
@@ -264,7 +265,8 @@ def train_texture(data_dir: str | Path, run_dir: str | Path, config: TextureConf
         shown += cfg.batch
         if progress is not None:
             progress(min(seen, total), total, losses, clock(), budget)
-        if seen // every > before // every or seen >= total or clock() >= budget:
+        out_of_time = clock() >= budget
+        if seen // every > before // every or seen >= total or out_of_time:
             last = _save(run_dir, G, D, G_ema, opt_g, opt_d, cfg, step, seen, losses, clock(), device)
     if last is None:
         last = _save(run_dir, G, D, G_ema, opt_g, opt_d, cfg, step, seen, losses, clock(), device)
