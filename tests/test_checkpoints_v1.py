@@ -2,7 +2,8 @@
 
 `tests/checkpoints_v1/` holds a tiny training snapshot of each family (StyleGAN2, DCGAN, layered), written by
 `seedgen train` at commit a9f8ac1, when the classes lived in seedgen/networks.py, dcgan.py and layered.py, and
-`expected_images.npz`: what each of them, and the packaged default model, drew then for noise seeds 1 and 2.
+`expected_images.npz`: what each of them, and the packaged StyleGAN2 model (the default then, `stylegan-small`
+now), drew then for noise seeds 1 and 2.
 The class keys inside them ("seedgen.networks.Generator", ...) are stable names, mapped to today's modules.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ def expected() -> dict[str, np.ndarray]:
 
 @pytest.mark.parametrize("name", [*FAMILIES, "default"])
 def test_an_old_checkpoint_draws_what_it_drew(name: str, expected) -> None:
-    model = load_seed_model(str(HERE / f"{name}.safetensors") if name != "default" else None, "cpu")
+    model = load_seed_model(str(HERE / f"{name}.safetensors") if name != "default" else "stylegan-small", "cpu")
     assert model.kind == ("stylegan2" if name == "default" else name)
     images = np.asarray(model.images(model.latent(model.noise([1, 2]), 0.7), batch=2))
     assert images.shape == expected[name].shape

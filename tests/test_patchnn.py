@@ -1,6 +1,7 @@
 """The patchnn family (GPNN): a library built by `seedgen train --model patchnn`, seeds drawn from it by `seedgen
 generate`: new (not copies of a library seed), different from each other, made of the library's colours, the same
-files for the same --seed, and --like refused in one line."""
+files for the same --seed whether worker processes drew them or not, and --like variations that resemble their
+seed more than any other while passing the uniqueness check."""
 from __future__ import annotations
 
 import json
@@ -15,7 +16,14 @@ from PIL import Image
 
 from seedgen.cli import main
 from seedgen.generation.seed_model import load_seed_model
-from seedgen.patchnn.model import Level, exact_matches, fold_matches, upscale_matches
+from seedgen.patchnn.model import (
+    Level,
+    PatchNNConfig,
+    exact_matches,
+    fold_matches,
+    pyramid_levels,
+    upscale_matches,
+)
 from seedgen.perceptual import NEAR_COPY_THRESHOLD, distance_matrix, fingerprint
 
 PALETTE = np.array([(230, 57, 70), (241, 250, 238), (29, 53, 87), (69, 123, 157), (244, 162, 97)], np.uint8)
@@ -101,13 +109,14 @@ def test_seeds_are_new_different_and_made_of_the_library_colours(library_run: Pa
     assert model.resolution == 1024                                        # drawn at most 1024 px
 
 
-def test_generate_writes_seeds_that_repeat_for_a_seed_and_refuses_like(library_run: Path, tmp_path: Path) -> None:
+def test_generate_writes_seeds_that_repeat_for_a_seed_in_any_process(library_run: Path, tmp_path: Path) -> None:
     runner = CliRunner()
     outputs = []
-    for name in ("a", "b"):
+    for name, workers in (("a", "1"), ("b", "2")):   # drawn here, then drawn (and traced) by two worker processes
         out = tmp_path / name
         result = runner.invoke(main, ["generate", "--n", "3", "--size", "160", "--svg", "--png", "--seed", "7",
-                                      "--model", str(library_run), "-o", str(out), "--quiet"], catch_exceptions=False)
+                                      "--workers", workers, "--model", str(library_run), "-o", str(out), "--quiet"],
+                               catch_exceptions=False)
         assert result.exit_code == 0, result.output
         outputs.append(out)
     files = sorted(p.name for p in outputs[0].glob("s7-*"))
@@ -116,10 +125,33 @@ def test_generate_writes_seeds_that_repeat_for_a_seed_and_refuses_like(library_r
     record = json.loads((outputs[0] / "s7-000.json").read_text())
     assert record["model_type"] == "patchnn" and record["checked_against"]["training_images"] == 6
     assert max(_nearest_ink(c) for c in record["colours"]) <= 8, record["colours"]   # traced in the library's inks
-    like = runner.invoke(main, ["generate", "--n", "2", "--like", str(library_run.parent / "data" / "seed0.png"),
-                                "--model", str(library_run), "-o", str(tmp_path / "like")])
-    assert like.exit_code == 2 and len(like.stderr.strip().splitlines()) == 1, like.stderr
-    assert "--like/--mix need a learned model" in like.stderr and not (tmp_path / "like").exists()
+    with Image.open(outputs[0] / "s7-000.png") as png:
+        assert png.size == (160, 160)                       # drawn at the library's side, traced, rendered at --size
+
+
+def test_like_draws_variations_of_the_seed_that_pass_the_uniqueness_check(library_run: Path, tmp_path: Path) -> None:
+    from seedgen.features import Crops, embed
+
+    data = library_run.parent / "data"
+    library = [np.asarray(Image.open(data / f"seed{i}.png").convert("RGB")) for i in range(6)]
+    index = embed(np.stack(library), Crops(halves=0))
+    runner = CliRunner()
+    hits = 0
+    for reference in (1, 3):   # two dotted seeds, among 3 dotted and 3 striped ones
+        out = tmp_path / f"like{reference}"
+        result = runner.invoke(main, ["generate", "--n", "2", "--like", str(data / f"seed{reference}.png"), "--png",
+                                      "--seed", "3", "--model", str(library_run), "-o", str(out), "--quiet"],
+                               catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        images = [np.asarray(Image.open(p).convert("RGB").resize((SIDE, SIDE))) for p in sorted(out.glob("s3-*.png"))]
+        assert len(images) == 2
+        nearest = np.linalg.norm(embed(np.stack(images), Crops(halves=0))[:, None] - index[None], axis=-1).argmin(1)
+        hits += int((nearest == reference).sum())
+        apart = distance_matrix(fingerprint(images), fingerprint([library[reference]]))
+        assert (apart > NEAR_COPY_THRESHOLD).all(), apart                       # no copy of the seed it varies
+        record = json.loads((out / "s3-000.json").read_text())
+        assert record["like"].endswith(f"seed{reference}.png") and len(record["feature_distance_to_like"]) == 1
+    assert hits >= 3, hits   # the seed it varies is the nearest library seed for (nearly) every variation
 
 
 # ------------------------------------------------------------------------------------------------
@@ -146,3 +178,24 @@ def test_folding_and_exact_search_match_their_plain_definitions() -> None:
     rows, cols = fine // 15, fine % 15
     assert (rows[1:] - rows[:-1]).float().mean().item() == pytest.approx(1, abs=0.1)
     assert torch.equal(cols.T, rows)
+
+
+def test_single_vote_fold_and_pyramid_steps_match_their_definitions() -> None:
+    gen = torch.Generator().manual_seed(1)
+    values = torch.rand(2, 3, 24, 24, generator=gen)
+    keys = 24 - 7 + 1
+    match = torch.randint(0, 2 * keys * keys, (10, 13), generator=gen)
+    expected = torch.empty(3, 16, 19)   # pixel (y, x): the patch at (clamp(y - 3), clamp(x - 3)), at its offset
+    for y in range(16):
+        for x in range(19):
+            r, c = min(max(y - 3, 0), 9), min(max(x - 3, 0), 12)
+            source, place = divmod(int(match[r, c]), keys * keys)
+            expected[:, y, x] = values[source, :, place // keys + y - r, place % keys + x - c]
+    assert torch.equal(fold_matches(values, match, 7, vote=1), expected)
+    paper = PatchNNConfig(fine_ratio=4 / 3, exact_pairs=1 << 24)   # one ratio: the paper's ladder
+    assert [level.out for level in pyramid_levels(256, 256, paper, 3)] == [256, 192, 144, 108, 81, 61, 46, 34, 26]
+    levels = pyramid_levels(256, 256, PatchNNConfig(), 3)          # halving while the coarser level is still local
+    assert [level.out for level in levels] == [256, 128, 64, 48, 36, 27]
+    local = [(level.out - 6) ** 2 * 3 * (level.src - 6) ** 2 > PatchNNConfig().exact_pairs for level in levels]
+    assert local == [True, True, True, True, False, False]   # 64 -> 32 would land on an exhaustive level: 4/3
+    assert all(a.out / b.out == pytest.approx(4 / 3, abs=0.05) for a, b in zip(levels[2:], levels[3:]))

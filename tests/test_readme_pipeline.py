@@ -38,7 +38,6 @@ TINY = {
     "--crop": "64",
     "--layers": "2",
     "--steps": "20",
-    "--project-steps": "10",
 }
 SERVE_READY = re.compile(r"seedgen bridge on (http://\S+)")
 

@@ -10,8 +10,9 @@ Candidates are accepted in chunks of `CHUNK` seeds, and a chunk is written befor
 run of 10,000 seeds holds at most one chunk of pixels in memory. A model that keeps repeating itself is
 found before anything is written (for runs of up to one chunk): the run stops with an error naming the count.
 Sampling is batched (on the GPU when there is one); tracing, the slow part on a CPU, runs in worker processes,
-one per idle core, for runs of `POOL_MIN_SEEDS` seeds or more (`GenerateConfig.workers`). The output does not
-depend on how many workers there are.
+one per idle core, for runs of `POOL_MIN_SEEDS` seeds or more (`GenerateConfig.workers`), and so does drawing
+for models whose every seed is a long computation (patchnn: `worker_drawing`). The output does not depend on
+how many workers there are.
 
 Determinism: candidate k of a run with seed S always has the same latent, so the same seed into the same
 (empty) library gives the same files. Seeds are named `sS-KKK` in the order they were accepted.
@@ -500,9 +501,10 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     """
     started = time.perf_counter()
     plan = _plan(Path(library_dir), config)
-    pool = _start_pool(_worker_count(config))
+    workers = _worker_count(config)
+    pool = _start_pool(workers)
     try:
-        result = _generate(plan, progress, pool)
+        result = _generate(plan, progress, pool, workers)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -510,7 +512,7 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     return result
 
 
-def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) -> GenerateResult:
+def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, workers: int = 1) -> GenerateResult:
     """Load the model, then sample, check, trace and write until the plan's seeds are all written.
 
     torch's thread count is left as it is: it changes the last bits of CPU samples, and so the traced bytes.
@@ -528,6 +530,11 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     if config.soft != "hard" and model.kind != "layered":
         raise GenerateError(f"--soft {config.soft} needs a layered model (this one is {model.kind})", usage=True)
     _use_texture(model, config, plan)
+    if pool is not None:
+        from seedgen.generation.worker_drawing import DRAWN_IN_WORKERS, preload
+
+        if model.kind in DRAWN_IN_WORKERS:
+            preload(pool, model, workers)
 
     t = time.perf_counter()
     try:
@@ -539,7 +546,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     index.remove(names)
     timings["uniqueness"] = time.perf_counter() - t
 
-    centre = _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings, config.quiet)
+    centre = (None if model.kind == "patchnn" else
+              _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings, config.quiet))
     run = _Run(library, config, model, plan.size, plan.palette, plan.run_seed, plan.sheet, timings, progress, pool)
     run.checked_against = {"training_images": index.reference_size, "library_seeds": len(index)}
     if plan.seed_images:
@@ -557,7 +565,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
             seeds = _candidate_seeds(plan.run_seed, tried, count)
             t = time.perf_counter()
             latents = _latents(model, centre, seeds, config.truncation)
-            images = model.images(latents, batch=config.batch)
+            images = _draw(model, latents, config.batch, pool)
             timings["sampling"] += time.perf_counter() - t
             t = time.perf_counter()
             start = len(run.written) + len(pending)
@@ -574,7 +582,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
                 pending = []
         if len(run.written) < config.n:
             wrote = f"; {len(run.written)} were written" if run.written else ""
-            hint = ("the variations around these seeds are too alike; try other seeds or fewer --n" if centre is not None
+            hint = ("the variations around these seeds are too alike; try other seeds or fewer --n" if plan.seed_images
                     else "the model may be collapsed; try a higher --truncation")
             raise GenerateError(f"only {len(run.written) + len(pending)} of {config.n} candidates were unique after "
                                 f"{tried} tries ({rejected} near-duplicates rejected{wrote}): {hint}")
@@ -602,7 +610,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
 
 def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> None:
     """Texture models draw at the output size (as a tile, a morph, a mosaic); the others refuse those options.
-    Patchnn models draw at the output size too, and refuse --like/--mix (they have no latent space to fit)."""
+    Patchnn models draw at their library's side, the scale of its shapes (the seed is traced to vectors from
+    there, like a 64 px GAN sample), and draw --like/--mix variations from the given seeds themselves."""
     asked = [flag for flag, given in (("--tile", config.tile), ("--morph", config.morph > 1),
                                       ("--guide", config.guide)) if given]
     if model.kind != "texture":
@@ -610,11 +619,8 @@ def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> Non
             verb = "needs" if len(asked) == 1 else "need"
             raise GenerateError(f"{', '.join(asked)} {verb} a texture model (this one is {model.kind}; train one "
                                 f"with seedgen train --model texture)", usage=True)
-        if model.kind == "patchnn":
-            if plan.seed_images:
-                raise GenerateError("--like/--mix need a learned model (this one is patchnn, which copies patches "
-                                    "and has no latent space to fit a seed into)", usage=True)
-            model.use_texture(plan.size.preview_px)
+        if model.kind == "patchnn" and plan.seed_images:   # no latent space to fit: drawn from the seeds
+            model.sampler = model.sampler.with_references(plan.seed_images)
         return
     guide = None
     if plan.guide_image is not None:
@@ -646,6 +652,15 @@ def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps:
             bar.close()
     timings["projection"] = time.perf_counter() - t
     return latents[0] if len(latents) == 1 else tuple(latents)
+
+
+def _draw(model: "SeedModel", latents: "torch.Tensor", batch: int, pool) -> np.ndarray:
+    """(N, R, R, 3) uint8 candidates: in the worker processes for models that draw one slow seed at a time."""
+    from seedgen.generation.worker_drawing import DRAWN_IN_WORKERS, draw, draw_jobs
+
+    if pool is None or model.kind not in DRAWN_IN_WORKERS or len(latents) < 2:
+        return model.images(latents, batch=batch)
+    return np.stack(list(pool.map(draw, draw_jobs(model, latents))))
 
 
 def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) -> "torch.Tensor":

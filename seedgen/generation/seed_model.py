@@ -117,8 +117,7 @@ class SeedModel:
         if self.kind == "texture":
             return self.sampler.render(latent)
         if self.kind == "patchnn":
-            raise ModelError("--like/--mix need a learned model (patchnn copies patches: no latent space to fit a seed "
-                             "into)", exit_code=2)
+            raise ModelError("a patchnn model has no differentiable render (it copies patches)", exit_code=2)
         _, canvas = g(z=latent)
         return canvas.float().clamp(0, 1)
 

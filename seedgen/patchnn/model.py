@@ -46,6 +46,7 @@ class PatchNNConfig:
 
     patch: int = 7              # patch side, odd (paper: 7)
     ratio: float = 4 / 3        # size ratio between pyramid levels (paper: 4/3, i.e. downscale by 0.75)
+    fine_ratio: float = 2.0     # the ratio between levels that are both searched locally (see pyramid_levels)
     coarse_px: int = 24         # the smaller of output and source at the coarsest level (paper's code: 14 on
     #                             photographs; the dots and stripes of seeds vanish below ~20 px of a 256 px seed)
     noise: float = 0.75         # sigma of the Gaussian noise on the coarsest query, images in 0..1 (paper)
@@ -56,20 +57,24 @@ class PatchNNConfig:
     search_share: float = 0.25  # where the search is local, the share of queries searched: those worst matched
     vote: int = 1               # where the search is local, a patch votes for its central vote x vote pixels only
     features: int = 16          # principal components that patch distances are measured in, 1..patch^2 x 3
-    exact_pairs: int = 1 << 24  # queries x keys up to which a level searches every key
+    exact_pairs: int = 1 << 22  # queries x keys up to which a level searches every key
     sources: int = 3            # library seeds one seed takes its patches from
+    like_noise: float = 0.2     # --like/--mix: noise on the coarsest query (variations of given seeds stay near them)
+    like_coarse_px: int = 48    # --like/--mix: the coarsest level (a finer start keeps more of the seeds' structure)
     max_px: int = 1024          # the largest side drawn (larger outputs are traced from this)
 
     def validate(self) -> "PatchNNConfig":
         refuse_out_of_range("patchnn", self, [
             ("patch", self.patch % 2 == 1 and 3 <= self.patch <= 15), ("ratio", 1.05 <= self.ratio <= 2),
+            ("fine_ratio", 1.05 <= self.fine_ratio <= 4),
             ("coarse_px", self.patch + 2 <= self.coarse_px <= 256), ("noise", 0 <= self.noise <= 10),
             ("alpha", 0 < self.alpha <= 100), ("coarse_iters", 1 <= self.coarse_iters <= 100),
             ("exact_iters", 1 <= self.exact_iters <= 100), ("local_iters", 1 <= self.local_iters <= 100),
             ("search_share", 0 < self.search_share <= 1),
             ("vote", 1 <= self.vote <= self.patch and self.vote % 2 == 1),
             ("features", 1 <= self.features <= 3 * self.patch**2), ("exact_pairs", self.exact_pairs >= 1),
-            ("sources", 1 <= self.sources <= 16), ("max_px", 16 <= self.max_px <= 4096)])
+            ("sources", 1 <= self.sources <= 16), ("like_noise", 0 <= self.like_noise <= 10),
+            ("like_coarse_px", self.patch + 2 <= self.like_coarse_px <= 256), ("max_px", 16 <= self.max_px <= 4096)])
         return self
 
     @classmethod
@@ -93,12 +98,31 @@ class Level:
     src: int
 
 
-def pyramid_levels(px: int, side: int, config: PatchNNConfig) -> list[Level]:
-    """Finest first; the coarsest is where the smaller of output and source is about `coarse_px`."""
-    smaller = min(px, side)
-    count = 1 + max(0, int(math.floor(math.log(smaller / config.coarse_px) / math.log(config.ratio) + 1e-9)))
-    return [Level(max(config.patch, round(px / config.ratio**i)), max(config.patch, round(side / config.ratio**i)))
-            for i in range(count)]
+def pyramid_levels(px: int, side: int, config: PatchNNConfig, sources: int = 1) -> list[Level]:
+    """Finest first; the coarsest is where the smaller of output and source is about `coarse_px`.
+
+    Levels step by `ratio`, except that a level steps by `fine_ratio` to a coarser one that is still searched
+    locally (more than `exact_pairs` queries x keys for `sources` sources): only edges are left to settle there,
+    and each local level costs as much as all the exhaustive ones below it."""
+    smaller, scale, levels = min(px, side), 1.0, []
+
+    def level(at: float) -> Level:
+        return Level(max(config.patch, round(px / at)), max(config.patch, round(side / at)))
+
+    while True:
+        levels.append(level(scale))
+        fine = level(scale * config.fine_ratio)
+        step = config.fine_ratio if _pairs(fine, sources, config.patch) > config.exact_pairs else config.ratio
+        if smaller / (scale * step) < config.coarse_px - 1e-9:
+            if step == config.ratio or smaller / (scale * config.ratio) < config.coarse_px - 1e-9:
+                return levels
+            step = config.ratio
+        scale *= step
+
+
+def _pairs(level: Level, sources: int, patch: int) -> int:
+    """Queries x keys of an exhaustive search at `level`."""
+    return (level.out - patch + 1) ** 2 * sources * (level.src - patch + 1) ** 2
 
 
 def resized(images: torch.Tensor, side: int) -> torch.Tensor:
@@ -245,6 +269,16 @@ def fold_matches(values: torch.Tensor, match: torch.Tensor, patch: int, vote: in
     flat = values.permute(1, 0, 2, 3).reshape(3, -1)
     source, place = match // (keys * keys), match % (keys * keys)
     base = source * side * side + place // keys * side + place % keys
+    if vote == 1:   # one vote a pixel: the patch at clamp(y - half) votes for row y with its row y - that place
+        (row, dy), (col, dx) = _single_voter(h, patch), _single_voter(w, patch)
+        index = base[row][:, col] + dy[:, None] * side + dx[None, :]
+        return flat.index_select(1, index.reshape(-1)).reshape(3, h + patch - 1, w + patch - 1)
+    if (vote or patch) == patch:   # every patch whole: one gather, summed where they overlap by F.fold
+        offsets = (torch.arange(patch)[:, None] * side + torch.arange(patch)[None, :]).reshape(-1)
+        gathered = flat.index_select(1, (base.reshape(-1, 1) + offsets).reshape(-1)).reshape(3, h * w, patch * patch)
+        size = (h + patch - 1, w + patch - 1)
+        summed = F.fold(gathered.permute(0, 2, 1).reshape(1, 3 * patch * patch, h * w), size, patch)[0]
+        return summed / F.fold(torch.ones(1, patch * patch, h * w), size, patch)[0]
     rows, cols = _voters(h, patch, vote or patch), _voters(w, patch, vote or patch)
     out = torch.zeros(3, h + patch - 1, w + patch - 1)
     for dy, (r0, r1) in enumerate(rows):
@@ -252,6 +286,13 @@ def fold_matches(values: torch.Tensor, match: torch.Tensor, patch: int, vote: in
             index = base[r0:r1, c0:c1].reshape(-1) + (dy * side + dx)
             out[:, r0 + dy: r1 + dy, c0 + dx: c1 + dx] += flat.index_select(1, index).reshape(3, r1 - r0, c1 - c0)
     return out / (_cover(rows, h + patch - 1)[:, None] * _cover(cols, w + patch - 1)[None, :])
+
+
+def _single_voter(places: int, patch: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Along one axis, with `vote` 1: for each pixel, the patch that votes for it and the offset into that patch."""
+    pixel = torch.arange(places + patch - 1)
+    place = (pixel - patch // 2).clamp(0, places - 1)
+    return place, pixel - place
 
 
 def _voters(places: int, patch: int, vote: int) -> list[tuple[int, int]]:
@@ -279,16 +320,19 @@ def first_query(coarsest: torch.Tensor, side: int, generator: torch.Generator, n
     return layout + noise * torch.randn(1, side, side, generator=generator)
 
 
-def generate(sources: torch.Tensor, px: int, generator: torch.Generator, config: PatchNNConfig) -> torch.Tensor:
-    """(3, px, px) in 0..1 from sources (K, 3, S, S) in 0..1; the coarsest layout comes from the first source."""
-    levels = pyramid_levels(px, sources.shape[-1], config)
+def generate(sources: torch.Tensor, px: int, generator: torch.Generator, config: PatchNNConfig,
+             layout: torch.Tensor | None = None) -> torch.Tensor:
+    """(3, px, px) in 0..1 from sources (K, 3, S, S) in 0..1; the coarsest layout comes from `layout` (3, h, w),
+    by default the first source."""
+    levels = pyramid_levels(px, sources.shape[-1], config, len(sources))
     pyramid = [resized(sources, level.src) for level in levels]
     top = len(levels) - 1
-    image, match = first_query(pyramid[top], levels[top].out, generator, config.noise), None
+    coarse = pyramid[top] if layout is None else resized(layout[None], levels[top].src)
+    image, match = first_query(coarse, levels[top].out, generator, config.noise), None
+    basis = None    # the local levels share the first one's: they only settle edges
     for i in reversed(range(len(levels))):
         level, values = levels[i], pyramid[i]
-        pairs = (level.out - config.patch + 1) ** 2 * len(values) * (level.src - config.patch + 1) ** 2
-        exact = pairs <= config.exact_pairs
+        exact = _pairs(level, len(values), config.patch) <= config.exact_pairs
         if i == top:   # the first pass must search everywhere; when that is dear, only the first. Votes average
             keys, passes = values, (config.coarse_iters, 0) if exact else (1, config.coarse_iters - 1)
             vote = None
@@ -297,16 +341,18 @@ def generate(sources: torch.Tensor, px: int, generator: torch.Generator, config:
             passes, vote = (config.exact_iters, 0) if exact else (0, config.local_iters), config.vote
             if not exact:
                 match = upscale_matches(match, levels[i + 1], level, config.patch)
-        image, match = refine_level(image, keys, values, match, passes, vote, generator, config)
+        if exact or basis is None:
+            basis = patch_basis(values, config.patch, config.features)
+        image, match = refine_level(image, keys, values, match, passes, vote, generator, config, basis)
     return image.clamp(0, 1)
 
 
 def refine_level(image: torch.Tensor, keys: torch.Tensor, values: torch.Tensor, match: torch.Tensor | None,
-                 passes: tuple[int, int], vote: int | None, generator: torch.Generator, config: PatchNNConfig
-                 ) -> tuple[torch.Tensor, torch.Tensor]:
+                 passes: tuple[int, int], vote: int | None, generator: torch.Generator, config: PatchNNConfig,
+                 basis: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(exhaustive, local) passes of patch nearest neighbours at one level: the new image and its matches.
-    The first pass searches `keys`, the later ones the values themselves; local passes fold with `vote`."""
-    basis = patch_basis(values, config.patch, config.features)
+    The first pass searches `keys`, the later ones the values themselves; local passes fold with `vote`.
+    Distances are measured in `basis` (patch_basis)."""
     value_features = None     # the sources' own features: needed from the second pass on
     for step in range(sum(passes)):
         if keys is values and value_features is None:
