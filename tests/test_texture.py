@@ -111,6 +111,11 @@ def test_any_size_in_windows_equals_drawing_at_once(tiny_run: Path) -> None:
     assert windows.shape == (1, 300, 300, 3)
     diff = np.abs(windows.astype(int) - whole.astype(int))
     assert diff.max() <= 1 and diff.mean() < 0.01          # float rounding only
+    sampler = model.sampler                                 # bytes made window by window = bytes of the float image
+    with torch.no_grad():
+        floats = (sampler.generator.draw(sampler.field(z[0]), 3) + 1) / 2
+    expected = (floats[0, :, :300, :300].permute(1, 2, 0) * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy()
+    assert np.array_equal(windows[0], expected)
 
 
 def _adjacent_differences(image: np.ndarray, axis: int) -> np.ndarray:
