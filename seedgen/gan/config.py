@@ -95,8 +95,9 @@ class TrainingConfig:
 
     # --- performance -----------------------------------------------------------------------------
     workers: int | None = None        # data loader processes; None: 3 on CUDA, 0 on CPU (no spare cores)
-    cpu_threads: int | None = None    # torch CPU threads; None = torch's choice (all cores). 1 is far faster when
-                                      # the cores are shared: 1.8 vs 0.3 img/s measured under load (BENCHMARKS.md)
+    cpu_threads: int | None = None    # torch CPU threads; None = torch's choice (all cores): on a quiet 2-core
+                                      # machine 2 threads take 0.74x the wall time of 1; when the cores are shared,
+                                      # 1 is far faster (1.8 vs 0.3 img/s under load; BENCHMARKS.md, "Threads")
     data_cache_mb: int = 1024         # decode the whole dataset into memory when it fits in this budget
     channels_last: bool = False       # NHWC for the fp16 layers on CUDA (official --nhwc, off by default there
                                       # and here until measured on our GPUs); no effect on CPU
