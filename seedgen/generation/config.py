@@ -125,8 +125,9 @@ class GenerateConfig:
     like: str | None = _option(None, "Make variations near this seed (SVG, PDF or image)")
     mix: tuple[str, str] | None = _option(None, "Mix the styles of two seeds (--mix A.svg B.svg)")
     # 150: the projection loss has flattened by then
-    project_steps: int = _option(150, "Optimizer steps fitting a --like/--mix seed into the model ({range}; more: "
-                                 "closer, slower)", range=(1, 5000))
+    project_steps: int = _option(150, "Optimizer steps fitting a --like/--mix seed into a learned model ({range}; "
+                                 "more: closer, slower; patchnn models draw from the seeds themselves)",
+                                 range=(1, 5000))
     tile: bool = _option(False, "Texture models: a tile that repeats without a seam (right edge into left, bottom "
                                 "into top), in the pixels and in the vectors")
     morph: int = _option(1, "Texture models: textures per seed ({range}); 2-4 morph smoothly across the page "
