@@ -6,7 +6,8 @@ latents live in W+ (after the mapping network, where truncation and style mixing
 latents are their input noise z. Texture latents are K texture vectors Z^g (K = 1, or 2-4 for a morph); the
 texture model draws at the size generation asks for (`use_texture`), as a tile or not, guided or not. A patchnn
 "model" is a library of seeds that GPNN recombines patches of: its latents only seed the random choices, it draws
-at the size asked for too, and it has no differentiable render, so `--like`/`--mix` cannot use it.
+at the library's side, and it has no differentiable render: `--like`/`--mix` draw from the given seeds instead
+(`PatchSampler.with_references`).
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ class SeedModel:
 
     def use_texture(self, px: int, tile: bool = False, morph: int = 1, guide: Any = None) -> None:
         """Texture models: draw `px`-pixel seeds, as tiles, morphing between `morph` textures, following `guide`.
-        Patchnn models: draw `px`-pixel seeds (at most their max_px; larger seeds are traced from that)."""
+        Patchnn models: draw `px`-pixel seeds (at most their max_px; generate leaves them at the library's side)."""
         if self.kind == "patchnn":
             self.sampler = self.sampler.at_size(px)
             self.resolution = self.sampler.px

@@ -10,12 +10,14 @@ own nearest query), so a key that some query already wants much is preferred les
 sources tends to appear.
 
 The paper searches every key for every query at every level. That costs queries x keys x 147 per pass, hours
-on a CPU at 1024 px, so three departures keep a 256 px seed around half a second on one core:
+on a CPU at 1024 px, so three departures keep a 256 px seed around a quarter of a second on one core:
 
-- distances are taken between patches projected onto their first `features` principal components at that
-  level (from the sources' patches), a convolution (all 147 numbers at the coarsest level, where the noise
-  counts in full, gave seeds as varied, and cost a third of a 1024 px seed);
-- a level whose queries x keys exceed `exact_pairs` does not search everywhere: every query starts from the
+- distances are taken between patches projected onto their first `features` principal components (from the
+  sources' patches at each exhaustively searched level; the locally searched levels share the first one's), a
+  convolution (all 147 numbers at the coarsest level, where the noise counts in full, gave seeds as varied, and
+  cost a third of a 1024 px seed);
+- a level whose queries x keys exceed `exact_pairs` does not search everywhere (and such levels are spaced by
+  `fine_ratio`, see pyramid_levels): every query starts from the
   match its parent made one level coarser (scaled up), and the `search_share` of queries worst matched move
   to the best of their match nudged a pixel each way, their four neighbours' matches moved alongside and two
   random keys (PatchMatch's propagation and random search). Completeness has no meaning in a local search and

@@ -210,9 +210,7 @@ class PSGANGenerator(nn.Module):
         once, while memory stays that of one window. Frozen BatchNorm statistics (eval mode) are what make
         windows agree; in training mode the field is drawn whole.
         """
-        h, w = field.global_field.shape[-2:]
-        halo = 0 if field.period is not None else HALO
-        rows, cols = h - 2 * halo, w - 2 * halo
+        halo, rows, cols = _image_cells(field)
         if self.training:
             return self(field)[..., halo * CELL_PX: (halo + rows) * CELL_PX, halo * CELL_PX: (halo + cols) * CELL_PX]
         n = field.global_field.shape[0]
@@ -224,9 +222,7 @@ class PSGANGenerator(nn.Module):
     def draw_pixels(self, field: NoiseField, chunk_cells: int = 8) -> np.ndarray:
         """`draw` as (N, H, W, 3) uint8 in 0..255, each window converted as it is drawn: a 4096 px seed holds
         50 MB of pixels instead of a float image four times that size and its copies."""
-        h, w = field.global_field.shape[-2:]
-        halo = 0 if field.period is not None else HALO
-        rows, cols = h - 2 * halo, w - 2 * halo
+        _, rows, cols = _image_cells(field)
         out = np.empty((field.global_field.shape[0], rows * CELL_PX, cols * CELL_PX, 3), np.uint8)
         with torch.no_grad():
             for (top, left), image in self._windows(field, chunk_cells):
@@ -236,9 +232,7 @@ class PSGANGenerator(nn.Module):
 
     def _windows(self, field: NoiseField, chunk_cells: int):
         """((top px, left px), image window (N, 3, h, w) in [-1, 1]) over the field's image, window by window."""
-        h, w = field.global_field.shape[-2:]
-        halo = 0 if field.period is not None else HALO
-        rows, cols = h - 2 * halo, w - 2 * halo
+        _, rows, cols = _image_cells(field)
         for top in range(0, rows, chunk_cells):
             for left in range(0, cols, chunk_cells):
                 hh, ww = min(chunk_cells, rows - top), min(chunk_cells, cols - left)
@@ -247,6 +241,13 @@ class PSGANGenerator(nn.Module):
                 part = field.window(origin_r, origin_c, hh + 2 * HALO, ww + 2 * HALO)
                 image = self(part)[..., HALO * CELL_PX: (HALO + hh) * CELL_PX, HALO * CELL_PX: (HALO + ww) * CELL_PX]
                 yield (top * CELL_PX, left * CELL_PX), image
+
+
+def _image_cells(field: NoiseField) -> tuple[int, int, int]:
+    """(halo, rows, cols): the field's halo in cells (none on a tile, which wraps) and the cells of its image."""
+    h, w = field.global_field.shape[-2:]
+    halo = 0 if field.period is not None else HALO
+    return halo, h - 2 * halo, w - 2 * halo
 
 
 class PatchDiscriminator(nn.Module):
