@@ -109,3 +109,49 @@ def test_same_seed_same_bytes(seed):
 
 def test_noise_estimate_tells_generated_from_clean():
     assert estimate_noise(scene()) < 2.0 <= estimate_noise(make_specimen("gan", 0, size=128).image)
+
+
+def _leaded_glass(dark_pane: bool) -> np.ndarray:
+    """Blue and green panes parted by 1.3 px dark lines (anti-aliased, no flat pixel of their own), and
+    optionally one dark pane (the lines' colour then is found flat elsewhere)."""
+    pane = '<rect x="8" y="8" width="24" height="24" fill="#3a2a2c"/>' if dark_pane else ""
+    svg = ('<svg xmlns="http://www.w3.org/2000/svg" width="128" height="128" viewBox="0 0 128 128">'
+           '<rect width="128" height="128" fill="#5cb8ea"/><rect x="64" width="64" height="128" fill="#3f9f4c"/>'
+           '<rect y="80" width="128" height="48" fill="#d9ecc8"/>' + pane +
+           '<g stroke="#3a2a2c" stroke-width="1.3"><path d="M64.3 0V128M0 80.3H128M20 0L50 80M100 80L90 128"/></g>'
+           '</svg>').encode()
+    return render_svg_bytes(svg, 128, 128)[..., :3].copy()
+
+
+@pytest.mark.parametrize("dark_pane", [False, True], ids=["line-colour-nowhere-flat", "line-colour-flat-elsewhere"])
+def test_thin_lines_keep_their_colour(dark_pane):
+    """A line too thin to have a flat interior is still a line of its colour once traced, whether that colour
+    is flat somewhere else or nowhere; without thin_lines it vanished into the panes (the old behaviour)."""
+    image = _leaded_glass(dark_pane)
+    line = np.zeros((128, 128), bool)
+    line[:, 64] = line[80, :] = True   # the centres of the vertical and the horizontal line
+    dark = rgb_to_lab(np.array([0x3a, 0x2a, 0x2c]) / 255)
+    for thin, expect_dark in ((True, True), (False, False)):
+        result = vectorize_image(image, VectorizeConfig(thin_lines=thin))
+        traced = render(result.svg, (128, 128))[..., :3]
+        lab = rgb_to_lab(traced[line] / 255)
+        share = float((np.linalg.norm(lab - dark, axis=1) < 15).mean())
+        if expect_dark:
+            assert share > 0.8, share
+            assert any(abs(int(layer.ink.hex[1:3], 16) - 0x3a) < 12 for layer in result.layers)
+        else:
+            assert share < 0.5, share
+
+
+def test_thin_lines_leave_soft_edges_alone():
+    """A soft red-to-blue edge (a blend in sRGB) keeps two colours with thin_lines on: no purple line."""
+    x = np.linspace(0, 1, 96)
+    t = np.clip((x - 0.5) * 8 + 0.5, 0, 1)[None, :, None]
+    red, blue, green = np.array([200, 30, 40]), np.array([30, 40, 200]), np.array([40, 170, 60])
+    image = np.repeat(np.rint(red * (1 - t) + blue * t).astype(np.uint8), 64, axis=0)
+    image[:12, :12] = green   # a third colour, so that there is something else to take
+    image[-12:, -12:] = np.array([125, 35, 120], np.uint8)   # and a flat purple, far from the edge
+    q = quantize(image, VectorizeConfig(thin_lines=True))
+    assert len(q.inks) == 4
+    purple = [i for i, ink in enumerate(q.inks) if abs(int(ink.hex[1:3], 16) - 125) < 10][0]
+    assert (q.labels[:40, :] != purple).all()

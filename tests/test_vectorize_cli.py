@@ -176,3 +176,23 @@ def test_help_shows_a_real_example():
     result = run("--help")
     assert result.exit_code == 0
     assert "seedgen vectorize out/generated/ -o out/seeds" in result.output
+
+
+def test_thin_lines_can_be_turned_off(tmp_path):
+    """--no-thin-lines reaches the tracer (recorded in the sidecar) and lets a thin dark line melt away."""
+    image = np.full((96, 96, 3), (92, 184, 234), np.uint8)
+    image[:, 48:] = (63, 159, 76)
+    image[:, 47:49] = (58, 42, 44)   # a 2 px line between the two halves: no flat pixel of its own colour
+    image[:, 46] = image[:, 49] = (75, 113, 139)   # anti-aliased sides
+    source = tmp_path / "line.png"
+    Image.fromarray(image).save(source)
+    layers = {}
+    for flag in ("--thin-lines", "--no-thin-lines"):
+        out = tmp_path / flag.strip("-")
+        result = run(str(source), "-o", str(out), "--svg", "--quiet", flag)
+        assert result.exit_code == 0, result.output
+        sidecar = json.loads((out / "line.json").read_text())
+        assert sidecar["config"]["thin_lines"] is (flag == "--thin-lines")
+        layers[flag] = {layer["hex"].lower() for layer in sidecar["layers"]}
+    assert any(abs(int(h[1:3], 16) - 58) < 12 and int(h[5:7], 16) < 70 for h in layers["--thin-lines"])
+    assert len(layers["--no-thin-lines"]) < len(layers["--thin-lines"])

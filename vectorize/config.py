@@ -38,6 +38,8 @@ class VectorizeConfig:
     colour_error: float = 10.0  # auto K: a flat pixel further than this (CIE76 dE) from its colour is a miss, 2..30
     min_colour_distance: float = 8.0  # auto K: colours closer than this (dE) are one colour split by noise, 0..20
     colour_miss: float = 0.002  # auto K: stop once misses are below this share of flat pixels, 0.0005..0.02
+    thin_lines: bool = True  # keep lines too thin to have a flat interior (outlines, threads): an edge pixel no
+    #                          blend of its neighbouring colours explains may take another colour, found flat or not
     palette: Palette | None = None  # brand/user inks: every fill snaps exactly to one of them (no gradients)
     seed: int = 0  # k-means initialisation; the same seed gives the same bytes
     kmeans_samples: int = 8192  # flat pixels sampled for k-means, 2k..200k; 16k gave the same colours

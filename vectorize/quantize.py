@@ -5,6 +5,10 @@ interiors (pixels with a low local colour gradient), and an edge pixel may only 
 flat within `edge_support` pixels (no thin "purple" seams between red and blue). Islands smaller than
 `speckle_area` merge into their neighbours, which is what cuts the path count on noisy generator output.
 With a user palette the fills are the palette's inks, exactly.
+
+Thin lines (an outline or a thread one or two pixels wide) have no flat interior, so their colour is found
+another way: edge pixels that no blend of two flat colours explains (`blend_error`), in connected lines of
+more than a speckle, are a colour of their own (`line_centres`), and such a pixel may take it.
 """
 from __future__ import annotations
 
@@ -20,6 +24,10 @@ from augment.palette import Ink, Palette
 from vectorize.config import VectorizeConfig
 from vectorize.layer import Layer
 
+BLEND_REACH = 8  # px beyond the nearest flat colour: how far the colours of a soft edge's blend may be (a blur of
+#                  sigma 2 px spreads an edge over about 12 px)
+LINE_OVERSHOOT = 0.25  # a line's colour lies beyond every blend stretched by this share at both ends: a cubic
+#                        upscale's ringing (up to about 10 % past an edge's colours) is not a line
 _LAPLACE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 
@@ -167,6 +175,87 @@ def merge_close_centres(centres: np.ndarray, samples: np.ndarray, min_distance: 
     return centres
 
 
+def _lab_to_srgb(lab: np.ndarray) -> np.ndarray:
+    return cv2.cvtColor(np.asarray(lab, np.float32).reshape(-1, 1, 3), cv2.COLOR_Lab2RGB).reshape(-1, 3)
+
+
+def blend_error(pixels: np.ndarray, centres: np.ndarray, allowed: np.ndarray | None = None,
+                overshoot: float = 0.0, chunk: int = 1 << 13) -> np.ndarray:
+    """Each Lab pixel's distance (dE) to the nearest centre or blend of two centres: what an anti-aliased or
+    blurred edge between flat colours can look like. A blend mixes sRGB values, as renderers do (red and blue
+    blend through purple): the pixel is projected on the sRGB segment between the two, and measured in Lab.
+    With `allowed` ((N, K) bool), only a pixel's allowed centres and the blends of two of them count (inf if
+    none is). `overshoot` extends each segment beyond both ends by that share of it: the ringing of a cubic
+    upscale (a halo a little brighter or more saturated than the colour it borders)."""
+    pixels = np.asarray(pixels, np.float32).reshape(-1, 3)
+    centres = np.asarray(centres, np.float32).reshape(-1, 3)
+    out = np.full(len(pixels), np.inf, np.float32)
+    if len(centres) == 0 or len(pixels) == 0:
+        return out
+    if len(centres) == 1:
+        d2 = _sq_distances(pixels, centres)[:, 0]
+        return np.sqrt(d2 if allowed is None else np.where(allowed[:, 0], d2, np.inf)).astype(np.float32)
+    first_of, second_of = np.triu_indices(len(centres), 1)
+    rgb = _lab_to_srgb(centres)
+    start, step = rgb[first_of], rgb[second_of] - rgb[first_of]        # (P, 3): each pair's sRGB segment
+    length2 = np.maximum(np.einsum("ij,ij->i", step, step), 1e-9)
+    start_dot = np.einsum("ij,ij->i", start, step)
+    for first in range(0, len(pixels), chunk):
+        part = pixels[first:first + chunk]
+        d2 = _sq_distances(part, centres)                                # (n, K) to each centre
+        t = np.clip((_lab_to_srgb(part) @ step.T - start_dot) / length2, -overshoot, 1.0 + overshoot)   # (n, P)
+        blends = (start[None] + t[..., None] * step[None]).reshape(-1, 1, 3)
+        blends = cv2.cvtColor(blends.astype(np.float32), cv2.COLOR_RGB2Lab).reshape(len(part), -1, 3)
+        pair = ((blends - part[:, None, :]) ** 2).sum(axis=2)
+        if allowed is not None:
+            ok = allowed[first:first + chunk]
+            d2 = np.where(ok, d2, np.inf)
+            pair = np.where(ok[:, first_of] & ok[:, second_of], pair, np.inf)
+        out[first:first + chunk] = np.sqrt(np.minimum(d2.min(axis=1), pair.min(axis=1)))
+    return out
+
+
+def line_centres(lab: np.ndarray, edges: np.ndarray, centres: np.ndarray, config: VectorizeConfig,
+                 min_area: int, rng: np.random.Generator) -> np.ndarray:
+    """Lab colours of thin lines: edge pixels (`edges`, (H, W) bool) further than `colour_error` from every
+    blend of two `centres` (and its overshoot, LINE_OVERSHOOT), in 8-connected groups of `min_area` pixels or more (smaller groups are the
+    three-colour corners of anti-aliased shapes, or noise). Each colour is the mean of its cluster's most
+    unexplained quarter (a line's core, not its anti-aliased sides); colours that are near a centre or
+    another line colour are dropped. (0, 3) when there are none."""
+    none = np.zeros((0, 3), np.float64)
+    if len(centres) == 0 or not edges.any():
+        return none
+    index = np.flatnonzero(edges)
+    index = index[_sq_distances(lab.reshape(-1, 3)[index], centres).min(axis=1) > config.colour_error ** 2]
+    error = blend_error(lab.reshape(-1, 3)[index], centres, overshoot=LINE_OVERSHOOT)
+    odd = np.zeros(edges.size, bool)
+    odd[index[error > config.colour_error]] = True
+    odd = odd.reshape(edges.shape)
+    if odd.sum() < min_area:
+        return none
+    components = measure.label(odd, connectivity=2)
+    odd &= (np.bincount(components.reshape(-1)) >= min_area)[components] & (components > 0)
+    if odd.sum() < max(min_area, config.colour_miss * odd.size):
+        return none
+    chosen = np.flatnonzero(odd.reshape(-1))
+    if len(chosen) > config.kmeans_samples:
+        chosen = chosen[rng.integers(0, len(chosen), config.kmeans_samples)]
+    samples = lab.reshape(-1, 3)[chosen].astype(np.float64)
+    sample_error = blend_error(samples, centres, overshoot=LINE_OVERSHOOT)
+    found = choose_centres(samples, replace(config, colors=None, max_colors=min(4, config.max_colors)), rng)
+    owner = _sq_distances(samples, found).argmin(axis=1)
+    lines: list[np.ndarray] = []
+    for k in range(len(found)):
+        mine = owner == k
+        if not mine.any():
+            continue
+        core = samples[mine][sample_error[mine] >= np.quantile(sample_error[mine], 0.75)].mean(axis=0)
+        known = np.vstack([np.asarray(centres, np.float64), *lines]) if lines else np.asarray(centres, np.float64)
+        if np.sqrt(_sq_distances(core[None], known).min()) >= config.colour_error:
+            lines.append(core[None])
+    return np.vstack(lines) if lines else none
+
+
 def rounded_ink(rgb) -> Ink:
     """An ink at the 8-bit sRGB value it will be written with (so what is measured is what is painted)."""
     return Ink(tuple(int(v) / 255.0 for v in bytes.fromhex(rgb_to_hex(tuple(np.clip(rgb, 0.0, 1.0)))[1:])))
@@ -218,12 +307,16 @@ def snap_layers(layers: list[Layer], palette: Palette) -> list[Layer]:
 
 
 def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, regions: list[Region],
-                  support: int) -> np.ndarray:
+                  support: int, thin_lines: bool = True) -> np.ndarray:
     """Nearest colour for every pixel, each candidate limited to where it is supported.
 
     A flat pixel takes its nearest centre. A region's own pixels take the region. Any other pixel (an edge,
     a blur) takes the nearest of the colours found flat, or the regions, within `support` pixels of the
     closest one to it: a mixture between red and blue becomes red or blue, never a purple found elsewhere.
+    With `thin_lines`: a thin line has (almost) no flat pixels of its own colour near it, so an edge pixel
+    may also take its nearest colour when no blend of two other colours found flat near it explains it as
+    well: a dark outline between blue and green stays dark (its colour found flat elsewhere, or by
+    `line_centres`), while a soft red-blue edge never turns purple.
     """
     h, w, _ = lab.shape
     k = len(centres)
@@ -257,6 +350,20 @@ def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, region
     allowed = reach <= nearest + support
     allowed[~np.isfinite(nearest[:, 0])] = True  # no flat pixel anywhere: every colour is a candidate
     sub = pixels[edges]
+    if thin_lines and k >= 3:
+        # a pixel whose nearest colour is not allowed takes it if no blend of the other colours found flat near
+        # it (within BLEND_REACH) explains it as well; not beside a fitted region (its pixels blend with
+        # the region's own colours, which are not centres)
+        d2 = _sq_distances(sub, centres)
+        best = d2.argmin(axis=1)
+        own = np.where(allowed[:, :k], d2, np.inf).min(axis=1)
+        ask = np.flatnonzero((d2[np.arange(len(sub)), best] < own) & ~allowed[:, k:].any(axis=1))
+        if len(ask):
+            near = reach[ask, :k] <= nearest[ask] + BLEND_REACH
+            near[np.arange(len(ask)), best[ask]] = False
+            blend = blend_error(sub[ask], centres, near)
+            take = ask[d2[ask, best[ask]] < blend ** 2]
+            allowed[take, best[take]] = True
     dist = np.empty((len(edges), n), np.float32)
     if k:
         dist[:, :k] = _sq_distances(sub, centres)
@@ -319,9 +426,12 @@ def quantize(rgb: np.ndarray, config: VectorizeConfig, regions: list[Region] | N
     else:
         learned = choose_centres(pool, config, rng)
         inks = tuple(dict.fromkeys(_lab_to_ink(c) for c in learned))  # two centres may round to one colour
-    centres = ink_lab(inks) if inks else np.zeros((0, 3), np.float32)  # the colours that will be written
-    labels = assign_labels(lab, centres, flat, regions, config.edge_support)
     min_area = max(1, int(round(config.speckle_area * h * w / (512 * 512))))
+    if inks and config.palette is None and config.colors is None and config.thin_lines:
+        found = line_centres(lab, ~flat & outside, ink_lab(inks), config, min_area, rng)
+        inks = inks + tuple(ink for ink in dict.fromkeys(_lab_to_ink(c) for c in found) if ink not in inks)
+    centres = ink_lab(inks) if inks else np.zeros((0, 3), np.float32)  # the colours that will be written
+    labels = assign_labels(lab, centres, flat, regions, config.edge_support, config.thin_lines)
     labels = remove_speckles(labels, min_area)
     for j, region in enumerate(regions):  # speckle clean-up never eats into a fitted region
         labels[region.mask] = len(inks) + j

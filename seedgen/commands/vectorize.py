@@ -87,14 +87,17 @@ def _usage_error(message: str) -> None:
                    "or --page-size.")
 @click.option("--trace-mode", type=click.Choice(TRACE_MODES), default="smooth", show_default=True,
               help="Outline style: smooth curves with sharp corners, straight polygons, or vtracer splines.")
+@click.option("--thin-lines/--no-thin-lines", default=True, show_default=True,
+              help="Keep lines too thin to have a flat inside (outlines, threads) in their own colour; "
+                   "--no-thin-lines lets them melt into the shapes beside them (fewer paths).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed (same seed, same bytes).")
 @click.option("--no-metrics", is_flag=True, help="Skip re-rendering the seed to measure PSNR/SSIM (faster).")
 @click.option("--overwrite", is_flag=True, help="Replace existing outputs.")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-file lines.")
 def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | None, params: int | None,
             steps: int | None, soft: str | None, colors: int | None, palette: str | None, want_svg: bool,
-            want_pdf: bool, page_size: str | None, cmyk: bool, tile: bool, trace_mode: str, seed: int,
-            no_metrics: bool, overwrite: bool, quiet: bool) -> None:
+            want_pdf: bool, page_size: str | None, cmyk: bool, tile: bool, trace_mode: str, thin_lines: bool,
+            seed: int, no_metrics: bool, overwrite: bool, quiet: bool) -> None:
     """Vectorize IMAGES (files or folders of PNG/JPEG/WebP/TIFF) into layered seeds in OUTPUT.
 
     \b
@@ -122,7 +125,7 @@ def command(inputs: tuple[Path, ...], output: Path, method: str, layers: int | N
     except PageSizeError as exc:
         _usage_error(f"--page-size: {exc}")
     config = VectorizeConfig(method=method, colors=colors, palette=inks, trace_mode=trace_mode, seed=seed,
-                             colour_mode="cmyk" if cmyk else "rgb", tile=tile, **layered)
+                             colour_mode="cmyk" if cmyk else "rgb", tile=tile, thin_lines=thin_lines, **layered)
     formats = tuple(f for f, wanted in zip(FORMATS, (want_svg, want_pdf)) if wanted) or FORMATS
     sources = image_files(list(inputs))
     if not sources:

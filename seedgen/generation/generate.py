@@ -23,7 +23,7 @@ import io
 import os
 import time
 from concurrent.futures import BrokenExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -270,6 +270,8 @@ class _SeedFiles:
     colours: list[str]
     vectorizing: float
     rendering: float
+    fingerprint: np.ndarray   # of the traced seed as rendered: what is written, checked again (a near-copy test
+    #                           passed by the raster sample can fail once it is traced)
 
 
 def _make_seed_files(job: _SeedJob) -> _SeedFiles:
@@ -287,16 +289,17 @@ def _make_seed_files(job: _SeedJob) -> _SeedFiles:
     pdf = (write_pdf(layers, canvas, page=job.page, colour_mode=job.vconfig.colour_mode, title=job.name, clip=tile)
            if "pdf" in job.formats else None)
     aspect = job.page.height_pt / job.page.width_pt
-    png = thumb = None
+    png = None
     if "png" in job.formats:
         big = render_svg_bytes(svg, job.preview_px, max(1, round(job.preview_px * aspect)))
         png = png_bytes(big)
-        if job.thumbnail:
-            thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
-    elif job.thumbnail:
+        thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
+    else:
         thumb = render_svg_bytes(svg, SHEET_PX, max(1, round(SHEET_PX * aspect)))
-    return _SeedFiles(svg, pdf, png, pattern, None if thumb is None else np.ascontiguousarray(thumb[..., :3]), len(layers),
-                      sorted({layer.ink.hex for layer in layers}), vectorizing, time.perf_counter() - t)
+    thumb = np.ascontiguousarray(thumb[..., :3])
+    return _SeedFiles(svg, pdf, png, pattern, thumb if job.thumbnail else None, len(layers),
+                      sorted({layer.ink.hex for layer in layers}), vectorizing, time.perf_counter() - t,
+                      fingerprint_images(thumb[None])[0])
 
 
 def _start_pool(workers: int):
@@ -391,15 +394,33 @@ class _Run:
         return _SeedJob(candidate.name, None if layers else candidate.image, layers, canvas, self.vconfig,
                         self.size.page, self.size.preview_px, tuple(self.config.formats), self.sheet is not None)
 
-    def write_all(self, candidates: list[_Candidate]) -> None:
-        """Vectorize and write accepted candidates, in order (in worker processes when there are several)."""
-        jobs = [self._job(c) for c in candidates]
-        if self._pool is not None and len(jobs) > 1:
-            results = self._pool.map(_make_seed_files, jobs)
-        else:
-            results = map(_make_seed_files, jobs)
-        for candidate, files in zip(candidates, results):
-            self.store(candidate, files)
+    def write_all(self, candidates: list[_Candidate], index: UniquenessIndex) -> int:
+        """Vectorize and write accepted candidates, in order (in worker processes when there are several); returns
+        how many were dropped because their traced render is a near-copy after all.
+
+        The index then holds the traced seeds' fingerprints in place of the raster samples' ones. A dropped
+        candidate's name goes to the next one, which is traced again under it (the name is in its files)."""
+        dropped = 0
+        queue = list(candidates)
+        index.remove([c.name for c in queue])
+        while queue:
+            jobs = [self._job(c) for c in queue]
+            if self._pool is not None and len(jobs) > 1:
+                results = self._pool.map(_make_seed_files, jobs)
+            else:
+                results = map(_make_seed_files, jobs)
+            for k, (candidate, files) in enumerate(zip(queue, results)):
+                near, distance, nearest = index.is_near_duplicate(files.fingerprint)
+                if near:
+                    dropped += 1
+                    rest = queue[k + 1:]
+                    queue = [replace(c, name=n) for c, n in zip(rest, [candidate.name] + [c.name for c in rest])]
+                    break
+                index.add(candidate.name, files.fingerprint)
+                self.store(replace(candidate, distance=distance, nearest=nearest), files)
+            else:
+                queue = []
+        return dropped
 
     def _like_distances(self, image: np.ndarray) -> list[float] | None:
         """How far a variation is from each --like / --mix seed, in pooled pretrained features (L2)."""
@@ -576,9 +597,9 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
             timings["uniqueness"] += time.perf_counter() - t
             for k, (j, dist, who) in enumerate(admitted):
                 pending.append(_Candidate(names[start + k], seeds[j], latents[j : j + 1], images[j], dist, who))
-            tried += count
+            tried += examined   # the rest of a batch is drawn again if a traced seed is dropped below
             if len(pending) >= CHUNK or len(run.written) + len(pending) == config.n:
-                run.write_all(pending)
+                rejected += run.write_all(pending, index)
                 pending = []
         if len(run.written) < config.n:
             wrote = f"; {len(run.written)} were written" if run.written else ""
