@@ -567,7 +567,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
     index.remove(names)
     timings["uniqueness"] = time.perf_counter() - t
 
-    centre = (None if model.kind == "patchnn" else
+    centre = (None if model.draws_from(plan.seed_images) else
               _project(model, plan.seed_images, plan.run_seed, config.project_steps, timings, config.quiet))
     run = _Run(library, config, model, plan.size, plan.palette, plan.run_seed, plan.sheet, timings, progress, pool)
     run.checked_against = {"training_images": index.reference_size, "library_seeds": len(index)}
@@ -632,7 +632,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
 def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> None:
     """Texture models draw at the output size (as a tile, a morph, a mosaic); the others refuse those options.
     Patchnn models draw at their library's side, the scale of its shapes (the seed is traced to vectors from
-    there, like a 64 px GAN sample), and draw --like/--mix variations from the given seeds themselves."""
+    there, like a 64 px GAN sample)."""
     asked = [flag for flag, given in (("--tile", config.tile), ("--morph", config.morph > 1),
                                       ("--guide", config.guide)) if given]
     if model.kind != "texture":
@@ -640,8 +640,6 @@ def _use_texture(model: "SeedModel", config: GenerateConfig, plan: _Plan) -> Non
             verb = "needs" if len(asked) == 1 else "need"
             raise GenerateError(f"{', '.join(asked)} {verb} a texture model (this one is {model.kind}; train one "
                                 f"with seedgen train --model texture)", usage=True)
-        if model.kind == "patchnn" and plan.seed_images:   # no latent space to fit: drawn from the seeds
-            model.sampler = model.sampler.with_references(plan.seed_images)
         return
     guide = None
     if plan.guide_image is not None:

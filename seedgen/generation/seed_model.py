@@ -71,6 +71,16 @@ class SeedModel:
         self.sampler = TextureSampler(self.generator, config, px=px, tile=tile, guide=guide)
         self.resolution, self.z_dim = px, config.global_dim * morph
 
+    def draws_from(self, images: list[np.ndarray]) -> bool:
+        """--like / --mix on a model with no latent space to fit a seed into (patchnn): from now on it draws its
+        variations from the given seeds themselves. True for such a model (nothing is to be projected), False
+        for the others, which are left as they are."""
+        if self.kind != "patchnn":
+            return False
+        if images:
+            self.sampler = self.sampler.with_references(images)
+        return True
+
     @contextmanager
     def fitting(self):
         """While a --like seed is projected: a texture model draws small, with fixed local noise."""
