@@ -26,6 +26,7 @@ from vectorize.layer import Layer
 
 BLEND_REACH = 8  # px beyond the nearest flat colour: how far the colours of a soft edge's blend may be (a blur of
 #                  sigma 2 px spreads an edge over about 12 px)
+LINE_CONTRAST = 8.0  # L units a line pixel stands out of its 5 x 5 surroundings (`line_strength`)
 LINE_OVERSHOOT = 0.25  # a line's colour lies beyond every blend stretched by this share at both ends: a cubic
 #                        upscale's ringing (up to about 10 % past an edge's colours) is not a line
 _LAPLACE = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
@@ -215,6 +216,16 @@ def blend_error(pixels: np.ndarray, centres: np.ndarray, allowed: np.ndarray | N
     return out
 
 
+def line_strength(lab: np.ndarray) -> np.ndarray:
+    """(H, W) how far each pixel's lightness stands out of its surroundings as part of a line under 5 px wide:
+    the larger of the black-hat (a dark line) and the top-hat (a light one) of L over a 5 x 5 square. A colour
+    ramp, however blurred, rises or falls across it and scores about nothing."""
+    lightness = np.ascontiguousarray(lab[..., 0])
+    kernel = np.ones((5, 5), np.uint8)
+    return np.maximum(cv2.morphologyEx(lightness, cv2.MORPH_BLACKHAT, kernel),
+                      cv2.morphologyEx(lightness, cv2.MORPH_TOPHAT, kernel))
+
+
 def line_centres(lab: np.ndarray, edges: np.ndarray, centres: np.ndarray, config: VectorizeConfig,
                  min_area: int, rng: np.random.Generator) -> np.ndarray:
     """Lab colours of thin lines: edge pixels (`edges`, (H, W) bool) further than `colour_error` from every
@@ -227,6 +238,7 @@ def line_centres(lab: np.ndarray, edges: np.ndarray, centres: np.ndarray, config
         return none
     index = np.flatnonzero(edges)
     index = index[_sq_distances(lab.reshape(-1, 3)[index], centres).min(axis=1) > config.colour_error ** 2]
+    index = index[line_strength(lab).reshape(-1)[index] > LINE_CONTRAST]   # lines, not a blur's ramps
     error = blend_error(lab.reshape(-1, 3)[index], centres, overshoot=LINE_OVERSHOOT)
     odd = np.zeros(edges.size, bool)
     odd[index[error > config.colour_error]] = True
@@ -358,6 +370,7 @@ def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, region
         best = d2.argmin(axis=1)
         own = np.where(allowed[:, :k], d2, np.inf).min(axis=1)
         ask = np.flatnonzero((d2[np.arange(len(sub)), best] < own) & ~allowed[:, k:].any(axis=1))
+        ask = ask[line_strength(lab).reshape(-1)[edges[ask]] > LINE_CONTRAST]   # lines, not a blur's ramps
         if len(ask):
             near = reach[ask, :k] <= nearest[ask] + BLEND_REACH
             near[np.arange(len(ask)), best[ask]] = False
