@@ -232,22 +232,30 @@ def test_overwrite_replaces_without_counting_the_old_seeds(models, library, tmp_
     assert UniquenessIndex.load(lib).names == ["s1-000", "s1-001", "s1-002"]
 
 
+def plant(lib: Path, run_seed: int) -> dict[str, int]:
+    """Rename a run's seeds (files, contact sheet and index entries) to planted-NNN, so that running the same
+    seed again meets them under other names; returns {planted name: candidate seed}."""
+    prefix = f"s{run_seed}-"
+    planted = {}
+    for name in seed_names(lib):
+        new = name.replace(prefix, "planted-")
+        for path in lib.glob(f"{name}.*"):
+            path.rename(lib / f"{new}{path.suffix}")
+        planted[new] = json.loads((lib / f"{new}.json").read_text())["candidate_seed"]
+    for path in lib.glob(f"contact-s{run_seed}.*"):
+        path.rename(lib / f"contact-planted{path.suffix}")
+    meta_path = lib / INDEX_DIR / "index.json"
+    meta = json.loads(meta_path.read_text())
+    meta["names"] = [n.replace(prefix, "planted-") for n in meta["names"]]
+    meta_path.write_text(json.dumps(meta))
+    return planted
+
+
 def test_near_duplicates_of_the_library_are_rejected(models, library, tmp_path):
     """Plant the first run's seeds under other names, then run the same seed again: its first candidates are
     copies of planted seeds and must be rejected; the seeds written instead are new."""
     lib = copy_of(library, tmp_path)
-    planted = {}
-    for name in seed_names(lib):
-        new = name.replace("s1-", "planted-")
-        for path in lib.glob(f"{name}.*"):
-            path.rename(lib / f"{new}{path.suffix}")
-        planted[new] = json.loads((lib / f"{new}.json").read_text())["candidate_seed"]
-    for path in lib.glob("contact-s1.*"):
-        path.rename(lib / f"contact-planted{path.suffix}")
-    meta_path = lib / INDEX_DIR / "index.json"
-    meta = json.loads(meta_path.read_text())
-    meta["names"] = [n.replace("s1-", "planted-") for n in meta["names"]]
-    meta_path.write_text(json.dumps(meta))
+    planted = plant(lib, 1)
 
     result = generate_seeds(lib, GenerateConfig(n=3, model=str(models["stylegan2"]), size=SIZE, seed=1, quiet=True))
     assert result.rejected >= 3
@@ -270,20 +278,9 @@ def test_seeds_are_checked_again_once_traced(models, tmp_path):
     the check of the traced render finds the copies. The seeds written instead are new, under the next names."""
     palette = "#1d3557,#f4a261"
     lib = tmp_path / "lib"
-    first = generate_seeds(lib, GenerateConfig(n=2, model=str(models["stylegan2"]), size=SIZE, seed=3, quiet=True,
-                                               palette=palette))
-    planted = {}
-    for seed in first.seeds:
-        new = seed.name.replace("s3-", "planted-")
-        for path in lib.glob(f"{seed.name}.*"):
-            path.rename(lib / f"{new}{path.suffix}")
-        planted[new] = seed.metadata["candidate_seed"]
-    meta_path = lib / INDEX_DIR / "index.json"
-    meta = json.loads(meta_path.read_text())
-    meta["names"] = [n.replace("s3-", "planted-") for n in meta["names"]]
-    meta_path.write_text(json.dumps(meta))
-    for path in lib.glob("contact-s3.*"):
-        path.unlink()
+    generate_seeds(lib, GenerateConfig(n=2, model=str(models["stylegan2"]), size=SIZE, seed=3, quiet=True,
+                                       palette=palette))
+    planted = plant(lib, 3)
     index = UniquenessIndex.load(lib)
     raw = fingerprint_images([model_sample(models["stylegan2"], seed) for seed in planted.values()])
     traced = index.fingerprints[[index.names.index(name) for name in planted]]

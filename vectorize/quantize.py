@@ -193,9 +193,6 @@ def blend_error(pixels: np.ndarray, centres: np.ndarray, allowed: np.ndarray | N
     out = np.full(len(pixels), np.inf, np.float32)
     if len(centres) == 0 or len(pixels) == 0:
         return out
-    if len(centres) == 1:
-        d2 = _sq_distances(pixels, centres)[:, 0]
-        return np.sqrt(d2 if allowed is None else np.where(allowed[:, 0], d2, np.inf)).astype(np.float32)
     first_of, second_of = np.triu_indices(len(centres), 1)
     rgb = _lab_to_srgb(centres)
     start, step = rgb[first_of], rgb[second_of] - rgb[first_of]        # (P, 3): each pair's sRGB segment
@@ -203,16 +200,18 @@ def blend_error(pixels: np.ndarray, centres: np.ndarray, allowed: np.ndarray | N
     start_dot = np.einsum("ij,ij->i", start, step)
     for first in range(0, len(pixels), chunk):
         part = pixels[first:first + chunk]
+        ok = None if allowed is None else allowed[first:first + chunk]
         d2 = _sq_distances(part, centres)                                # (n, K) to each centre
-        t = np.clip((_lab_to_srgb(part) @ step.T - start_dot) / length2, -overshoot, 1.0 + overshoot)   # (n, P)
-        blends = (start[None] + t[..., None] * step[None]).reshape(-1, 1, 3)
-        blends = cv2.cvtColor(blends.astype(np.float32), cv2.COLOR_RGB2Lab).reshape(len(part), -1, 3)
-        pair = ((blends - part[:, None, :]) ** 2).sum(axis=2)
-        if allowed is not None:
-            ok = allowed[first:first + chunk]
-            d2 = np.where(ok, d2, np.inf)
-            pair = np.where(ok[:, first_of] & ok[:, second_of], pair, np.inf)
-        out[first:first + chunk] = np.sqrt(np.minimum(d2.min(axis=1), pair.min(axis=1)))
+        best = (d2 if ok is None else np.where(ok, d2, np.inf)).min(axis=1)
+        if len(first_of):
+            t = np.clip((_lab_to_srgb(part) @ step.T - start_dot) / length2, -overshoot, 1.0 + overshoot)  # (n, P)
+            blends = (start[None] + t[..., None] * step[None]).reshape(-1, 1, 3)
+            blends = cv2.cvtColor(blends.astype(np.float32), cv2.COLOR_RGB2Lab).reshape(len(part), -1, 3)
+            pair = ((blends - part[:, None, :]) ** 2).sum(axis=2)
+            if ok is not None:
+                pair = np.where(ok[:, first_of] & ok[:, second_of], pair, np.inf)
+            best = np.minimum(best, pair.min(axis=1))
+        out[first:first + chunk] = np.sqrt(best)
     return out
 
 
@@ -226,23 +225,22 @@ def line_strength(lab: np.ndarray) -> np.ndarray:
                       cv2.morphologyEx(lightness, cv2.MORPH_TOPHAT, kernel))
 
 
-def line_centres(lab: np.ndarray, edges: np.ndarray, centres: np.ndarray, config: VectorizeConfig,
-                 min_area: int, rng: np.random.Generator) -> np.ndarray:
-    """Lab colours of thin lines: edge pixels (`edges`, (H, W) bool) further than `colour_error` from every
-    blend of two `centres` (and its overshoot, LINE_OVERSHOOT), in 8-connected groups of `min_area` pixels or more (smaller groups are the
-    three-colour corners of anti-aliased shapes, or noise). Each colour is the mean of its cluster's most
-    unexplained quarter (a line's core, not its anti-aliased sides); colours that are near a centre or
-    another line colour are dropped. (0, 3) when there are none."""
+def line_centres(lab: np.ndarray, edges: np.ndarray, lines: np.ndarray, centres: np.ndarray,
+                 config: VectorizeConfig, min_area: int, rng: np.random.Generator) -> np.ndarray:
+    """Lab colours of thin lines: edge pixels (`edges`, (H, W) bool) in a line (`lines`, `line_strength`
+    above LINE_CONTRAST) further than `colour_error` from every blend of two `centres` (and its overshoot,
+    LINE_OVERSHOOT), in 8-connected groups of `min_area` pixels or more (smaller groups are the three-colour
+    corners of anti-aliased shapes, or noise). Each colour is the mean of its cluster's most unexplained
+    quarter (a line's core, not its anti-aliased sides); colours that are near a centre or another line colour
+    are dropped. (0, 3) when there are none."""
     none = np.zeros((0, 3), np.float64)
     if len(centres) == 0 or not edges.any():
         return none
-    index = np.flatnonzero(edges)
+    index = np.flatnonzero(edges & lines)
     index = index[_sq_distances(lab.reshape(-1, 3)[index], centres).min(axis=1) > config.colour_error ** 2]
-    index = index[line_strength(lab).reshape(-1)[index] > LINE_CONTRAST]   # lines, not a blur's ramps
-    error = blend_error(lab.reshape(-1, 3)[index], centres, overshoot=LINE_OVERSHOOT)
-    odd = np.zeros(edges.size, bool)
-    odd[index[error > config.colour_error]] = True
-    odd = odd.reshape(edges.shape)
+    error = np.zeros(edges.size, np.float32)   # blend errors where measured (0: not a candidate)
+    error[index] = blend_error(lab.reshape(-1, 3)[index], centres, overshoot=LINE_OVERSHOOT)
+    odd = (error > config.colour_error).reshape(edges.shape)
     if odd.sum() < min_area:
         return none
     components = measure.label(odd, connectivity=2)
@@ -253,7 +251,7 @@ def line_centres(lab: np.ndarray, edges: np.ndarray, centres: np.ndarray, config
     if len(chosen) > config.kmeans_samples:
         chosen = chosen[rng.integers(0, len(chosen), config.kmeans_samples)]
     samples = lab.reshape(-1, 3)[chosen].astype(np.float64)
-    sample_error = blend_error(samples, centres, overshoot=LINE_OVERSHOOT)
+    sample_error = error[chosen]
     found = choose_centres(samples, replace(config, colors=None, max_colors=min(4, config.max_colors)), rng)
     owner = _sq_distances(samples, found).argmin(axis=1)
     lines: list[np.ndarray] = []
@@ -319,15 +317,15 @@ def snap_layers(layers: list[Layer], palette: Palette) -> list[Layer]:
 
 
 def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, regions: list[Region],
-                  support: int, thin_lines: bool = True) -> np.ndarray:
+                  support: int, lines: np.ndarray | None = None) -> np.ndarray:
     """Nearest colour for every pixel, each candidate limited to where it is supported.
 
     A flat pixel takes its nearest centre. A region's own pixels take the region. Any other pixel (an edge,
     a blur) takes the nearest of the colours found flat, or the regions, within `support` pixels of the
     closest one to it: a mixture between red and blue becomes red or blue, never a purple found elsewhere.
-    With `thin_lines`: a thin line has (almost) no flat pixels of its own colour near it, so an edge pixel
-    may also take its nearest colour when no blend of two other colours found flat near it explains it as
-    well: a dark outline between blue and green stays dark (its colour found flat elsewhere, or by
+    Given `lines` ((H, W) bool, the pixels in thin lines): a thin line has (almost) no flat pixels of its own
+    colour near it, so a line pixel may also take its nearest colour when no blend of two other colours found
+    flat near it explains it as well: a dark outline between blue and green stays dark (its colour found flat elsewhere, or by
     `line_centres`), while a soft red-blue edge never turns purple.
     """
     h, w, _ = lab.shape
@@ -362,15 +360,15 @@ def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, region
     allowed = reach <= nearest + support
     allowed[~np.isfinite(nearest[:, 0])] = True  # no flat pixel anywhere: every colour is a candidate
     sub = pixels[edges]
-    if thin_lines and k >= 3:
-        # a pixel whose nearest colour is not allowed takes it if no blend of the other colours found flat near
-        # it (within BLEND_REACH) explains it as well; not beside a fitted region (its pixels blend with
+    d2 = _sq_distances(sub, centres) if k else np.zeros((len(edges), 0), np.float32)
+    if lines is not None and k >= 3:
+        # a line pixel whose nearest colour is not allowed takes it if no blend of the other colours found flat
+        # near it (within BLEND_REACH) explains it as well; not beside a fitted region (its pixels blend with
         # the region's own colours, which are not centres)
-        d2 = _sq_distances(sub, centres)
         best = d2.argmin(axis=1)
         own = np.where(allowed[:, :k], d2, np.inf).min(axis=1)
-        ask = np.flatnonzero((d2[np.arange(len(sub)), best] < own) & ~allowed[:, k:].any(axis=1))
-        ask = ask[line_strength(lab).reshape(-1)[edges[ask]] > LINE_CONTRAST]   # lines, not a blur's ramps
+        ask = np.flatnonzero((d2[np.arange(len(sub)), best] < own) & ~allowed[:, k:].any(axis=1)
+                             & lines.reshape(-1)[edges])
         if len(ask):
             near = reach[ask, :k] <= nearest[ask] + BLEND_REACH
             near[np.arange(len(ask)), best[ask]] = False
@@ -378,8 +376,7 @@ def assign_labels(lab: np.ndarray, centres: np.ndarray, flat: np.ndarray, region
             take = ask[d2[ask, best[ask]] < blend ** 2]
             allowed[take, best[take]] = True
     dist = np.empty((len(edges), n), np.float32)
-    if k:
-        dist[:, :k] = _sq_distances(sub, centres)
+    dist[:, :k] = d2
     for j, region in enumerate(regions):
         dist[:, k + j] = ((sub - region.colour(edges)) ** 2).sum(axis=1)
     dist[~allowed] = np.inf
@@ -440,11 +437,12 @@ def quantize(rgb: np.ndarray, config: VectorizeConfig, regions: list[Region] | N
         learned = choose_centres(pool, config, rng)
         inks = tuple(dict.fromkeys(_lab_to_ink(c) for c in learned))  # two centres may round to one colour
     min_area = max(1, int(round(config.speckle_area * h * w / (512 * 512))))
-    if inks and config.palette is None and config.colors is None and config.thin_lines:
-        found = line_centres(lab, ~flat & outside, ink_lab(inks), config, min_area, rng)
+    lines = line_strength(lab) > LINE_CONTRAST if config.thin_lines else None   # lines, not a blur's ramps
+    if inks and config.palette is None and config.colors is None and lines is not None:
+        found = line_centres(lab, ~flat & outside, lines, ink_lab(inks), config, min_area, rng)
         inks = inks + tuple(ink for ink in dict.fromkeys(_lab_to_ink(c) for c in found) if ink not in inks)
     centres = ink_lab(inks) if inks else np.zeros((0, 3), np.float32)  # the colours that will be written
-    labels = assign_labels(lab, centres, flat, regions, config.edge_support, config.thin_lines)
+    labels = assign_labels(lab, centres, flat, regions, config.edge_support, lines)
     labels = remove_speckles(labels, min_area)
     for j, region in enumerate(regions):  # speckle clean-up never eats into a fitted region
         labels[region.mask] = len(inks) + j
