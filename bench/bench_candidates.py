@@ -9,6 +9,8 @@ For each candidate (NAME=MODEL, where MODEL is what `seedgen generate --model` t
   040-047, the seeds no model here was trained on), with --train DATA for near-copies: FD, KID, diversity,
   near-copies (fingerprint and pretrained features), Mosaic suitability;
 - the contact sheet generate writes (contact-s1.png).
+A candidate whose generate fails (a collapsed model that cannot make 50 unique seeds) gets generate's one-line
+reason in its row, and the bench goes on.
 Writes WORK/candidates.json and prints one table row per candidate (the markdown BENCHMARKS.md carries), plus the
 library's own diversity (the samples scored against themselves) for the 0.9x target.
 """
@@ -44,6 +46,23 @@ def run(cmd: list[str]) -> float:
     return time.perf_counter() - start
 
 
+def generate(model: str, out: Path, n: int, size: str) -> dict:
+    """`seedgen generate` timed; a candidate that cannot make n unique seeds (a collapsed GAN) is recorded with
+    generate's own one-line reason instead of stopping the bench."""
+    cmd = ["seedgen", "generate", "--n", str(n), "--svg", "--png", "--size", size, "--seed", "1", "--model", model,
+           "-o", str(out), "--quiet"]
+    print("$", " ".join(cmd), flush=True)
+    load = os.getloadavg()[0]
+    start = time.perf_counter()
+    done = subprocess.run(cmd, stderr=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        reason = (done.stderr.strip().splitlines() or ["exit code %d" % done.returncode])[-1]
+        print(reason, file=sys.stderr, flush=True)
+        return {"failed": reason, "load_before": load}
+    return {"generate_seconds": seconds, "load_before": load}
+
+
 def evaluate(seeds: Path, reference: Path, train: Path, out: Path) -> dict:
     if not (out / "metrics.json").is_file():
         run(["seedgen", "eval", str(seeds), "--reference", str(reference), "--train", str(train), "-o", str(out),
@@ -70,32 +89,37 @@ def main() -> None:
         name, model = item.split("=", 1)
         folder = work / name
         entry = results.get(name, {})
-        if "generate_seconds" not in entry:
+        if "generate_seconds" not in entry and "failed" not in entry:
             shutil.rmtree(folder / "seeds", ignore_errors=True)
-            load = os.getloadavg()[0]
-            entry["generate_seconds"] = run(["seedgen", "generate", "--n", str(args.n), "--svg", "--png", "--size",
-                                             args.size, "--seed", "1", "--model", model, "-o", str(folder / "seeds"),
-                                             "--quiet"])
-            entry["load_before"] = load
+            entry.update(generate(model, folder / "seeds", args.n, args.size))
         entry["model"] = model
-        entry["vs_samples"] = evaluate(folder / "seeds", REPO / "samples", args.train, folder / "eval-samples")
-        entry["vs_heldout"] = evaluate(folder / "seeds", heldout, args.train, folder / "eval-heldout")
-        entry["contact_sheet"] = str(folder / "seeds" / "contact-s1.png")
+        if "failed" not in entry:
+            entry["vs_samples"] = evaluate(folder / "seeds", REPO / "samples", args.train, folder / "eval-samples")
+            entry["vs_heldout"] = evaluate(folder / "seeds", heldout, args.train, folder / "eval-heldout")
+            entry["contact_sheet"] = str(folder / "seeds" / "contact-s1.png")
         results[name] = entry
         results_path.write_text(json.dumps(results, indent=1))
     library_diversity = results["library"]["diversity"]
     print("| candidate | FD samples | KID x1e3 samples | FD held-back | KID x1e3 held-back | diversity (x library) "
-          "| near-copies (fingerprint / features) | coverage | variation spread | 50 seeds (s) |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+          "| near-copies (fingerprint / features) | Mosaic: coverage / variation spread / colours / edge density "
+          "| 50 seeds (s) |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, entry in results.items():
         if name == "library":
+            continue
+        if "failed" in entry:
+            print(f"| {name} | - | - | - | - | - | - | - | fails: {entry['failed']} |")
             continue
         s, h = entry["vs_samples"], entry["vs_heldout"]
         print(f"| {name} | {s['fd']:.0f} | {s['kid_x1e3']:.1f} | {h['fd']:.0f} | {h['kid_x1e3']:.1f} | "
               f"{s['diversity']:.3f} ({s['diversity'] / library_diversity:.2f}x) | "
               f"{100 * s['near_copy_share']:.0f}% / {100 * (s['embedding_near_copy_share'] or 0):.0f}% | "
-              f"{s['coverage']:.2f} | {s['variation_spread']:.3f} | {entry['generate_seconds']:.1f} |")
-    print(f"library (samples/ against itself): diversity {library_diversity:.3f}")
+              f"{s['coverage']:.2f} / {s['variation_spread']:.3f} / {s['colour_count']:.1f} / {s['edge_density']:.3f} | "
+              f"{entry['generate_seconds']:.1f} |")
+    lib = results["library"]
+    print(f"library (samples/ against itself): diversity {library_diversity:.3f}; Mosaic: coverage "
+          f"{lib['coverage']:.2f} / variation spread {lib['variation_spread']:.3f} / colours {lib['colour_count']:.1f} "
+          f"/ edge density {lib['edge_density']:.3f}")
     sys.stdout.flush()
 
 

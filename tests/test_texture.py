@@ -19,7 +19,9 @@ from seedgen.texture.model import CELL_PX, TextureModelConfig
 from seedgen.texture.sampling import morph_weights
 from seedgen.texture.training import TextureConfig, train_texture
 
-TINY_MODEL = TextureModelConfig(global_dim=8, local_dim=4, periodic_dim=2, width=4, d_width=8, wave_hidden=8)
+TINY_MODEL = TextureModelConfig(global_dim=8, local_dim=4, periodic_dim=2, width=4, d_width=8, wave_hidden=8,
+                                palette=4, d_norm="batch")          # as the presets: palette head, BatchNorm D
+RGB_MODEL = TextureModelConfig(global_dim=8, local_dim=4, periodic_dim=2, width=4, d_width=8, wave_hidden=8)
 
 
 def _stripes(folder: Path, count: int = 4, size: int = 256) -> Path:
@@ -94,6 +96,51 @@ def test_train_command_texture_with_the_projected_d_and_a_minutes_budget(tmp_pat
     wrong = runner.invoke(main, ["train", str(data), "-o", str(tmp_path / "x"), "--model", "texture",
                                  "--gamma", "1"])
     assert wrong.exit_code == 2 and "--model texture does not use --gamma" in wrong.stderr
+
+
+def test_rgb_head_and_spectral_d_checkpoints_still_train_resume_and_draw(tmp_path: Path) -> None:
+    """The paper's RGB head with the spectral-norm D: what checkpoints before the palette head hold."""
+    data = _stripes(tmp_path / "data")
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        train_texture(data, tmp_path / "whole", _config(model=RGB_MODEL))
+        train_texture(data, tmp_path / "split", _config(model=RGB_MODEL, kimg=0.004))
+        train_texture(data, tmp_path / "split", _config(model=RGB_MODEL))
+    finally:
+        torch.set_num_threads(before)
+    _states_equal(tmp_path / "whole" / "snapshot-0000000008", tmp_path / "split" / "snapshot-0000000008")
+    snap = load_snapshot(tmp_path / "whole" / "snapshot-0000000008")
+    assert "palette" not in snap.config["networks"]["G"]["kwargs"] and "norm" not in snap.config["networks"]["D"]["kwargs"]
+    assert any("weight_orig" in k or "parametrizations" in k for k in snap.networks["D"])   # spectral norm
+    old = {k: v for k, v in snap.config["texture"].items() if k not in ("palette", "d_norm")}
+    assert TextureModelConfig.from_json(old) == RGB_MODEL     # a config written before the options: RGB, spectral
+    model = load_seed_model(tmp_path / "whole")
+    model.use_texture(160)
+    z = model.noise([2])
+    model.sampler.chunk_cells = 2
+    windows = model.images(z)
+    model.sampler.chunk_cells = 100
+    assert np.abs(windows.astype(int) - model.images(z).astype(int)).max() <= 1
+
+
+def test_the_palette_head_paints_with_its_own_colours(tiny_run: Path) -> None:
+    """Every pixel is a softmax mix of the K colours Z^g gives its cell; made sharp, each pixel is one of them."""
+    model = load_seed_model(tiny_run)
+    model.use_texture(192)
+    G = model.sampler.generator
+    assert G.palette == 4
+    field = model.sampler.field(model.noise([7])[0])
+    with torch.no_grad():
+        G.log_sharpness.fill_(12.0)     # logits x e^12: the softmax picks one colour a pixel
+        image = G.draw(field)[0]        # (3, H, W) in [-1, 1]
+        colours = torch.tanh(G.colours(field.global_field[:1, :, :1, :1])).view(3, 4)   # constant Z^g: one palette
+    pixels = image.permute(1, 2, 0).reshape(-1, 1, 3)
+    nearest = (pixels - colours.T.view(1, 4, 3)).abs().amax(-1).min(-1).values
+    # only a pixel where two logits cross within e^-12 of each other may mix two colours
+    assert (nearest < 2 / 255).float().mean() > 0.995, nearest.max()
+    used = (pixels - colours.T.view(1, 4, 3)).abs().amax(-1).argmin(-1).unique()
+    assert used.numel() >= 2                        # the logits still choose among the colours per place
 
 
 # ------------------------------------------------------------------------------------------------

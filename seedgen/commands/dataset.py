@@ -82,7 +82,7 @@ def command(ctx: click.Context, seeds_dir: Path, out_dir: Path, size: int, crops
     \b
     Examples:
       seedgen dataset out/variants -o out/data --size 256 --crops 4 --zoom-range 1,2 --seed 7
-      seedgen dataset out/variants -o out/crops --native-crop 128 --render-size 1024 --crops 8
+      seedgen dataset out/variants -o out/crops --native-crop 256 --render-size 384 --crops 3
     """
     _check_mode(ctx, native_crop)
     config = DatasetConfig(size=size, crops=crops, zoom_range=zoom_range, seed=seed, background=background,

@@ -143,14 +143,15 @@ def command(data_dir: str, run_dir: str, resume: str | None, kimg: float | None,
     """Train a seed model (StyleGAN2-ADA, DCGAN, the layered generator or the texture model) on square images.
 
     StyleGAN2 and DCGAN want one size, a power of two from 32 to 1024 px; the layered model resamples; the
-    texture model takes random --crop squares from seeds rendered large (seedgen dataset --size 1024).
+    texture model takes random --crop squares of seeds rendered at the scale of the shapes it should learn
+    (seedgen dataset --native-crop 256 --render-size 384).
 
     \b
     Example:
       seedgen train out/data -o runs/mosaic --cfg small --kimg 50 --snap 2
       seedgen train out/data -o runs/proj --d projected --minutes 45
       seedgen train out/data -o runs/layered --model layered --layers 12 --kimg 20
-      seedgen train out/data1024 -o runs/texture --model texture --minutes 60
+      seedgen train out/crops -o runs/texture --model texture --minutes 60
       seedgen train out/data -o runs/patches --model patchnn
     Multi-GPU (one process per GPU, same options):
       torchrun --nproc_per_node 4 --no-python seedgen train out/data -o runs/mosaic --cfg auto

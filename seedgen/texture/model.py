@@ -26,8 +26,17 @@ either side (the 3x3 kernels reach 1/2 + 1/4 + ... + 1/32 of a cell), so:
 - **training** draws each crop from a field one cell larger on every side and keeps the centre, so the model
   learns exactly what generation will draw (no padding at the borders of training samples).
 
-The discriminator is fully convolutional too: strided 4x4 convolutions with spectral norm and LeakyReLU, then a
-3x3 convolution to one logit per place ("scores every location"). `--d projected` replaces it with
+**Palette head** (`palette` = K > 0): instead of RGB, the last convolution gives K logits a pixel, and the pixel is
+the softmax-weighted mix of K colours that a small 1x1 network computes from Z^g at each cell (bilinearly spread
+over the cell's pixels, so a morph or a painted guide changes the palette smoothly); a learned sharpness scales
+the logits. A seed is then a few flat colours meeting at edges from the first kimg, as the library's seeds are,
+instead of an RGB field the generator must learn to keep flat (a 10-minute run of each, side by side, in
+BENCHMARKS.md). `palette` = 0 is the RGB head (tanh) of the paper.
+
+The discriminator is fully convolutional too: strided 4x4 convolutions and LeakyReLU, then a 3x3 convolution to
+one logit per place ("scores every location"), normalised by spectral norm (`d_norm` "spectral") or, as in
+DCGAN and PSGAN, by BatchNorm after every layer but the first (`d_norm` "batch"; on this project's crops the
+spectral-norm D sat at chance and never pushed G towards shapes). `--d projected` replaces it with
 `seedgen.projected_discriminator`.
 """
 from __future__ import annotations
@@ -46,6 +55,9 @@ MODEL_NAME = "texture"
 CELL_PX = 32      # pixels per noise cell (5 upsamplings)
 HALO = 1          # noise cells around every window: more than the generator's reach (31/32 of a cell)
 STAGES = 5
+D_NORMS = ("spectral", "batch")
+COLOUR_INIT_GAIN = 4.0   # palette head: initial colours of about unit spread before tanh
+INIT_SHARPNESS = 4.0     # palette head: initial logit scale (a few colours dominate each place, not a grey mean)
 
 
 class TextureConfigError(ValueError):
@@ -69,12 +81,16 @@ class TextureModelConfig:
     periodic_dim: int = 4     # Z^p plane waves, 0..64
     width: int = 32           # channels of the last stage; earlier stages double it up to 8x, 4..256
     d_width: int = 32         # channels of the patch discriminator's first conv, 4..256
-    wave_hidden: int = 64     # hidden units of the wave-number MLP
+    wave_hidden: int = 64     # hidden units of the wave-number MLP (and of the palette network)
+    palette: int = 0          # colours of the palette head, 2..64; 0 = an RGB head (checkpoints before it)
+    d_norm: str = "spectral"  # the patch discriminator's normalisation: "spectral" or "batch"
 
     def validate(self) -> "TextureModelConfig":
         checks = [("global_dim", 1 <= self.global_dim <= 512), ("local_dim", 0 <= self.local_dim <= 512),
                   ("periodic_dim", 0 <= self.periodic_dim <= 64), ("width", 4 <= self.width <= 256),
-                  ("d_width", 4 <= self.d_width <= 256), ("wave_hidden", 1 <= self.wave_hidden <= 1024)]
+                  ("d_width", 4 <= self.d_width <= 256), ("wave_hidden", 1 <= self.wave_hidden <= 1024),
+                  ("palette", self.palette == 0 or 2 <= self.palette <= 64),
+                  ("d_norm", self.d_norm in D_NORMS)]
         for name, ok in checks:
             if not ok:
                 raise TextureConfigError(f"texture model: {name}={getattr(self, name)!r} is out of range")
@@ -151,11 +167,13 @@ class PSGANGenerator(nn.Module):
     """Noise field (N, C, H, W) -> image (N, 3, 32H, 32W) in [-1, 1]."""
 
     def __init__(self, global_dim: int = 32, local_dim: int = 16, periodic_dim: int = 4, width: int = 32,
-                 wave_hidden: int = 64) -> None:
+                 wave_hidden: int = 64, palette: int = 0) -> None:
         super().__init__()
         self.init_kwargs: dict[str, Any] = dict(global_dim=global_dim, local_dim=local_dim,
                                                 periodic_dim=periodic_dim, width=width, wave_hidden=wave_hidden)
-        self.global_dim, self.local_dim, self.periodic_dim = global_dim, local_dim, periodic_dim
+        if palette:
+            self.init_kwargs["palette"] = palette
+        self.global_dim, self.local_dim, self.periodic_dim, self.palette = global_dim, local_dim, periodic_dim, palette
         self.z_dim = global_dim
         if periodic_dim:
             self.waves = nn.Sequential(nn.Linear(global_dim, wave_hidden), nn.ReLU(),
@@ -170,8 +188,14 @@ class PSGANGenerator(nn.Module):
                 blocks.append(nn.Sequential(nn.Conv2d(cin, channels[i + 1], 3, padding=1),
                                             nn.BatchNorm2d(channels[i + 1]), nn.ReLU()))
             else:
-                blocks.append(nn.Conv2d(cin, 3, 3, padding=1))
+                blocks.append(nn.Conv2d(cin, palette or 3, 3, padding=1))
         self.blocks = nn.ModuleList(blocks)
+        if palette:   # Z^g at a cell -> its K colours (3K numbers in [-1, 1] after tanh)
+            self.colours = nn.Sequential(nn.Conv2d(global_dim, wave_hidden, 1), nn.ReLU(),
+                                         nn.Conv2d(wave_hidden, 3 * palette, 1))
+            with torch.no_grad():   # colours spread over the gamut from the start (default init: greys +-0.25)
+                self.colours[2].weight.mul_(COLOUR_INIT_GAIN)
+            self.log_sharpness = nn.Parameter(torch.tensor(math.log(INIT_SHARPNESS)))
 
     # -- noise -> input channels --------------------------------------------------------------------------
     def wave_numbers(self, global_field: torch.Tensor, period: tuple[int, int] | None) -> torch.Tensor:
@@ -201,7 +225,13 @@ class PSGANGenerator(nn.Module):
         x = self.stem(self.input_channels(field))
         for block in self.blocks:
             x = block(F.interpolate(x, scale_factor=2, mode="nearest"))
-        return torch.tanh(x)
+        if not self.palette:
+            return torch.tanh(x)
+        n, _, h, w = x.shape
+        colours = torch.tanh(self.colours(field.global_field.to(x.device)))            # (N, 3K, cells)
+        colours = F.interpolate(colours, size=(h, w), mode="bilinear", align_corners=False)
+        weights = torch.softmax(x * self.log_sharpness.exp(), dim=1)                   # (N, K, h, w)
+        return (weights.unsqueeze(1) * colours.view(n, 3, self.palette, h, w)).sum(2)
 
     def draw(self, field: NoiseField, chunk_cells: int = 8) -> torch.Tensor:
         """The image of `field` without its halo (or of the whole tile), drawn window by window.
@@ -253,17 +283,23 @@ def _image_cells(field: NoiseField) -> tuple[int, int, int]:
 class PatchDiscriminator(nn.Module):
     """Image (N, 3, S, S) in [-1, 1] -> logits (N, K), one per place of an (S/16) x (S/16) map."""
 
-    def __init__(self, width: int = 32, levels: int = 4) -> None:
+    def __init__(self, width: int = 32, levels: int = 4, norm: str = "spectral") -> None:
         super().__init__()
         self.init_kwargs: dict[str, Any] = dict(width=width, levels=levels)
+        if norm != "spectral":
+            self.init_kwargs["norm"] = norm
+        wrap = spectral_norm if norm == "spectral" else (lambda conv: conv)
         layers: list[nn.Module] = []
         channels = 3
         for i in range(levels):
             nxt = width * min(2**i, 8)
-            layers += [spectral_norm(nn.Conv2d(channels, nxt, 4, stride=2, padding=1)), nn.LeakyReLU(0.2)]
+            layers.append(wrap(nn.Conv2d(channels, nxt, 4, stride=2, padding=1)))
+            if norm == "batch" and i > 0:
+                layers.append(nn.BatchNorm2d(nxt))
+            layers.append(nn.LeakyReLU(0.2))
             channels = nxt
         self.body = nn.Sequential(*layers)
-        self.out = spectral_norm(nn.Conv2d(channels, 1, 3, padding=1))
+        self.out = wrap(nn.Conv2d(channels, 1, 3, padding=1))
 
     def forward(self, img: torch.Tensor, c: torch.Tensor | None = None, **_: Any) -> torch.Tensor:
         return self.out(self.body(img)).flatten(1)
@@ -271,4 +307,4 @@ class PatchDiscriminator(nn.Module):
 
 def generator_from(config: TextureModelConfig) -> PSGANGenerator:
     return PSGANGenerator(config.global_dim, config.local_dim, config.periodic_dim, config.width,
-                          config.wave_hidden)
+                          config.wave_hidden, config.palette)

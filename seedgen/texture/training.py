@@ -87,10 +87,13 @@ class TextureConfig(TrainingJson):
 
 
 # CPU and GPU recipes (`seedgen train --model texture --cfg small|auto`; the default follows the device): what
-# fits an hour of 2 cores, and a GPU-sized model. The CPU one is measured in BENCHMARKS.md.
+# fits an hour of 2 cores, and a GPU-sized model. Both draw through the palette head with the BatchNorm patch D:
+# 10-minute runs side by side on the same crops (BENCHMARKS.md) gave flat colours with crisp edges where the RGB
+# head with the spectral-norm D gave soft clouds (its D at chance). The CPU one is measured in BENCHMARKS.md.
 PRESETS: dict[str, dict[str, Any]] = {
-    "small": dict(crop=128, batch=8, model=TextureModelConfig(width=16, d_width=32)),
-    "auto": dict(crop=256, batch=32, model=TextureModelConfig(global_dim=64, local_dim=32, width=64, d_width=64)),
+    "small": dict(crop=128, batch=8, model=TextureModelConfig(width=16, d_width=32, palette=8, d_norm="batch")),
+    "auto": dict(crop=256, batch=32, model=TextureModelConfig(global_dim=64, local_dim=32, width=64, d_width=64,
+                                                              palette=8, d_norm="batch")),
 }
 
 
@@ -167,7 +170,7 @@ def build_discriminator(cfg: TextureConfig) -> nn.Module:
     if cfg.discriminator == "projected":
         from seedgen.projected_discriminator import ProjectedDiscriminator
         return ProjectedDiscriminator(cfg.crop, backbone_px=cfg.projected_px)
-    return PatchDiscriminator(cfg.model.d_width)
+    return PatchDiscriminator(cfg.model.d_width, norm=cfg.model.d_norm)
 
 
 def _score(D: nn.Module, images: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
