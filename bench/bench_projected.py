@@ -3,11 +3,13 @@
     python bench/bench_projected.py WORK --minutes 45 --res 64 128                  # both D's side by side
     python bench/bench_projected.py WORK --minutes 45 --res 64 --sequential --threads 2
     python bench/bench_projected.py WORK --report-only                              # re-read finished runs
+    python bench/bench_projected.py WORK --minutes 15 --res 64 --d standard --batch 4 16   # batch sizes instead
 
 Data: the training split of `samples/` (the 40 seeds numbered below 040; 040-047 are held back), augmented x10
 with `seedgen augment --seed 1`, rasterized by `seedgen dataset --crops 2 --seed 1` at each resolution.
-Runs: `seedgen train DATA -o WORK/RES-D --cfg small --minutes M --seed 1` with `--d standard` and `--d projected`.
-By default the two D's of one resolution train at the same time, one thread each, so they share the machine's
+Runs: `seedgen train DATA -o WORK/RES-D --cfg small --minutes M --seed 1` with `--d standard` and `--d projected`
+(or only the `--d` kinds given); with `--batch B1 B2 ...` each kind trains once per batch size (WORK/RES-D-bB).
+By default the runs of one resolution train at the same time, one thread each, so they share the machine's
 load equally (the 2-core rule: compare side by side); --sequential runs them one after the other with
 --threads each. A killed bench rerun with the same arguments resumes every run (--minutes counts all sittings).
 
@@ -61,12 +63,14 @@ def _run(cmd: list[str]) -> None:
     subprocess.run(cmd, check=True)
 
 
-def train_command(data: Path, run: Path, kind: str, minutes: float, threads: int, snap: float) -> list[str]:
+def train_command(data: Path, run: Path, kind: str, minutes: float, threads: int, snap: float,
+                  batch: int | None = None) -> list[str]:
     return ["seedgen", "train", str(data), "-o", str(run), "--cfg", "small", "--d", kind, "--minutes", str(minutes),
-            "--seed", "1", "--snap", str(snap), "--set", f"cpu_threads={threads}", "--quiet"]
+            "--seed", "1", "--snap", str(snap), "--set", f"cpu_threads={threads}", "--quiet",
+            *(["--batch", str(batch)] if batch else [])]
 
 
-def train_runs(runs: list[tuple[Path, Path, str]], minutes: float, threads: int, snap: float,
+def train_runs(runs: list[tuple[Path, Path, str, int | None]], minutes: float, threads: int, snap: float,
                parallel: bool) -> dict[str, dict]:
     """Train (or resume) each run; returns {run name: {wall seconds, peak RSS MB}} of this sitting."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
@@ -74,8 +78,8 @@ def train_runs(runs: list[tuple[Path, Path, str]], minutes: float, threads: int,
     measured: dict[str, dict] = {}
     for group in groups:
         started = {}
-        for data, run, kind in group:
-            cmd = train_command(data, run, kind, minutes, threads, snap)
+        for data, run, kind, batch in group:
+            cmd = train_command(data, run, kind, minutes, threads, snap, batch)
             print("$", " ".join(cmd), flush=True)
             started[subprocess.Popen(cmd, env=env).pid] = (run.name, time.time())
         while started:
@@ -146,7 +150,7 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
     for name, points in sorted(curves.items()):
-        style = "-" if name.endswith("projected") else "--"
+        style = "-" if "projected" in name else "--"
         for ax, key in zip(axes, ("minutes", "kimg")):
             ax.plot([p[key] for p in points], [p["fd"] for p in points], style, marker=".", label=name)
     for ax, label in zip(axes, ("training wall time (minutes)", "kimg (thousands of real images shown)")):
@@ -154,7 +158,7 @@ def plot(curves: dict[str, list[dict]], path: Path) -> None:
         ax.set_ylabel("FD to samples/ (50 seeds, whole + 4 half crops)")
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("StyleGAN2-small: standard vs projected discriminator (lower is closer)")
+    fig.suptitle("StyleGAN2-small: " + ", ".join(sorted(curves)) + " (lower is closer)")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -188,10 +192,14 @@ def main() -> None:
     parser.add_argument("--snap", type=float, default=1.0, help="network snapshot every this many kimg")
     parser.add_argument("--sequential", action="store_true", help="one run at a time instead of two side by side")
     parser.add_argument("--report-only", action="store_true", help="no training: evaluate and plot what is there")
+    parser.add_argument("--d", nargs="+", choices=KINDS, default=list(KINDS), help="discriminator kinds to train")
+    parser.add_argument("--batch", type=int, nargs="+", help="batch sizes to compare (default: the preset's)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     data = prepare_data(args.work, args.res)
-    runs = [(data[res], args.work / f"{res}-{kind}", kind) for res in args.res for kind in KINDS]
+    batches = args.batch or [None]
+    runs = [(data[res], args.work / (f"{res}-{kind}" + (f"-b{batch}" if batch else "")), kind, batch)
+            for res in args.res for kind in args.d for batch in batches]
     results_path = args.work / "projected.json"
     results = json.loads(results_path.read_text()) if results_path.is_file() else {"sittings": []}
     if not args.report_only:
@@ -205,7 +213,7 @@ def main() -> None:
             results_path.write_text(json.dumps(results, indent=1))
     reference = reference_embeddings()
     curves = {}
-    for _, run, _ in runs:
+    for _, run, _, _ in runs:
         if not (run / "snapshot-latest.json").is_file():
             continue
         curves[run.name] = curve(run, reference)
