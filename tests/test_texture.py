@@ -88,6 +88,7 @@ def test_train_command_texture_with_the_projected_d_and_a_minutes_budget(tmp_pat
     assert "texture (small, projected D, 64 px crops)" in result.stdout
     snap = load_snapshot(sorted((tmp_path / "run").glob("snapshot-*.safetensors"))[-1])
     assert snap.config["networks"]["D"]["class"] == "seedgen.projected_discriminator.ProjectedDiscriminator"
+    assert snap.config["texture"]["palette"] == 8 and snap.config["networks"]["G"]["kwargs"]["palette"] == 8   # CPU recipe
     result = runner.invoke(main, [*args, "--minutes", "0.01"], catch_exceptions=False)   # budget already spent
     assert result.exit_code == 0 and "stopped at the 0.01-minute budget" in result.stdout
     refused = runner.invoke(main, ["train", str(data), "-o", str(tmp_path / "run"), "--model", "texture",
