@@ -135,7 +135,7 @@ def test_the_palette_head_paints_with_its_own_colours(tiny_run: Path) -> None:
     with torch.no_grad():
         G.log_sharpness.fill_(12.0)     # logits x e^12: the softmax picks one colour a pixel
         image = G.draw(field)[0]        # (3, H, W) in [-1, 1]
-        colours = torch.tanh(G.colours(field.global_field[:1, :, :1, :1])).view(3, 4)   # constant Z^g: one palette
+        colours = G.cell_colours(field.global_field)[0, :, :, 0, 0]   # constant Z^g: one palette, (3, K)
     pixels = image.permute(1, 2, 0).reshape(-1, 1, 3)
     nearest = (pixels - colours.T.view(1, 4, 3)).abs().amax(-1).min(-1).values
     # only a pixel where two logits cross within e^-12 of each other may mix two colours

@@ -228,10 +228,15 @@ class PSGANGenerator(nn.Module):
         if not self.palette:
             return torch.tanh(x)
         n, _, h, w = x.shape
-        colours = torch.tanh(self.colours(field.global_field.to(x.device)))            # (N, 3K, cells)
+        colours = self.cell_colours(field.global_field.to(x.device)).flatten(1, 2)     # (N, 3K, cells)
         colours = F.interpolate(colours, size=(h, w), mode="bilinear", align_corners=False)
         weights = torch.softmax(x * self.log_sharpness.exp(), dim=1)                   # (N, K, h, w)
         return (weights.unsqueeze(1) * colours.view(n, 3, self.palette, h, w)).sum(2)
+
+    def cell_colours(self, global_field: torch.Tensor) -> torch.Tensor:
+        """The palette head's K colours at each cell, (N, 3, K, H, W) in [-1, 1], from Z^g (N, global_dim, H, W)."""
+        n, _, h, w = global_field.shape
+        return torch.tanh(self.colours(global_field)).view(n, 3, self.palette, h, w)
 
     def draw(self, field: NoiseField, chunk_cells: int = 8) -> torch.Tensor:
         """The image of `field` without its halo (or of the whole tile), drawn window by window.
