@@ -118,6 +118,28 @@ def test_rerunning_a_finished_run_changes_nothing_and_longer_kimg_extends_it(fin
     assert load_snapshot(copy_dir / "snapshot-latest").state["cur_nimg"] == 24
 
 
+def test_a_network_snapshot_written_just_before_a_kill_is_kept_as_it_was(tmp_path: Path) -> None:
+    """A kill between a kept network snapshot and the snapshot-latest after it: the rerun retraces the same
+    weights and leaves that file as the killed sitting wrote it (rewriting it would change its train_minutes)."""
+    data = _images(tmp_path / "data")
+    common = [*TINY, "--snap", "0.008", "--quiet"]
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        assert _train(str(data), "-o", str(tmp_path / "a"), *common, "--kimg", "0.008").exit_code == 0
+        shutil.copytree(tmp_path / "a", tmp_path / "b")                      # b: stopped at 8 images
+        assert _train(str(data), "-o", str(tmp_path / "a"), *common, "--kimg", "0.016").exit_code == 0
+        name = "network-snapshot-000000016.safetensors"
+        shutil.copy(tmp_path / "a" / name, tmp_path / "b" / name)             # written, then killed
+        written = (tmp_path / "b" / name).read_bytes()
+        time.sleep(0.05)                                                      # another train_minutes if rewritten
+        assert _train(str(data), "-o", str(tmp_path / "b"), *common, "--kimg", "0.016").exit_code == 0
+    finally:
+        torch.set_num_threads(before)
+    assert (tmp_path / "b" / name).read_bytes() == written
+    assert load_snapshot(tmp_path / "b" / "snapshot-latest").state["cur_nimg"] == 16
+
+
 def test_kill_9_at_any_moment_then_rerun_resumes_exactly(tmp_path: Path) -> None:
     data = _images(tmp_path / "data")
     common = [*TINY, "--kimg", "0.064", "--snap", "0.008", "--set", "augment_p=0.3", "--set", "ada_interval=1",

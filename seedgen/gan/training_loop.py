@@ -504,6 +504,7 @@ class TrainingRun:
     def _restore(self) -> None:
         self.cur_nimg = self.cur_tick = self.batch_idx = self.position = 0
         self.train_seconds = 0.0
+        self.replayed: set[str] = set()   # network snapshots a killed sitting wrote after its snapshot-latest
         if self.snapshot is None:
             if self.resumed_from:
                 self.log(f"Transfer learning from {self.resumed_from}")
@@ -521,6 +522,11 @@ class TrainingRun:
             self.train_seconds = float(state.get("train_seconds") or 0.0)
         except (KeyError, TypeError, ValueError) as error:
             raise CheckpointError(f"{self.latest}: snapshot state is incomplete ({one_line(error)})") from None
+        # Exact resume retraces those snapshots' weights bit for bit; only their train_minutes would differ, so
+        # they are kept as the killed sitting wrote them instead of being written again.
+        self.replayed = {path.name for path in self.run_dir.glob("network-snapshot-*.safetensors")
+                         if path.stem[len("network-snapshot-"):].isdigit()
+                         and int(path.stem[len("network-snapshot-"):]) > self.cur_nimg}
         if self.ada is not None and state.get("ada"):
             self.ada.load_state_dict(state["ada"], device)
         elif self.augment is not None:
@@ -700,7 +706,8 @@ class TrainingRun:
             path = self.run_dir / f"network-snapshot-{self.cur_nimg:09d}.safetensors"
             progress = {"cur_nimg": self.cur_nimg, "kimg": self.cur_nimg / 1000, "augment_p": self._p(),
                         "train_minutes": self._elapsed() / 60}
-            save_networks(path, nets, {**self.network_config, "progress": progress}, overwrite=True)
+            if path.name not in self.replayed:
+                save_networks(path, nets, {**self.network_config, "progress": progress}, overwrite=True)
             self.network_snapshots.append(path)
             self._save_fakes(self.run_dir / f"fakes{self.cur_nimg:09d}.png", self.cur_nimg)
         self.cur_tick += 1
