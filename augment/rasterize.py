@@ -138,7 +138,7 @@ def _gunzip_limited(data: bytes) -> bytes:
     return out
 
 
-def _surface_to_rgba(surface) -> np.ndarray:
+def surface_to_rgba(surface) -> np.ndarray:
     """A cairo ARGB32 image surface (premultiplied, native-endian) to straight RGBA uint8."""
     surface.flush()
     h, w, stride = surface.get_height(), surface.get_width(), surface.get_stride()
@@ -174,7 +174,7 @@ def _render_svg(data: bytes, width: int, height: int | None, cover: bool) -> np.
     w0, h0, _ = node_format(probe, tree)
     out_w, out_h = _target_size(float(w0), float(h0), width, height, cover)
     surface = PNGSurface(tree, None, 96, output_width=out_w, output_height=out_h)
-    return _surface_to_rgba(surface.cairo)
+    return surface_to_rgba(surface.cairo)
 
 
 def _place_centred(image: Image.Image, width: int, height: int) -> np.ndarray:

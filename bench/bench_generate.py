@@ -10,8 +10,8 @@ StyleGAN2 at 64 px built here with a fixed torch seed (z = w = 128, 2 mapping la
 channel_max 128: 64 to 128 channels per block) and saved as a real checkpoint. Each run is the real command in
 its own process (`seedgen generate --n N --svg --model M --seed S --quiet --json -o FRESH_DIR`), so the wall
 time includes Python start-up, imports and the model load; the stage times come from the command's --json
-output (GenerateResult.timings) and peak memory from the process's rusage (os.wait4). Target: <= 30 s for 50
-seeds on the 2-core CPU, model load included.
+output (GenerateResult.timings) and peak memory from the process's rusage (os.wait4). Target (issue 16): <= 15 s
+for 50 seeds on the 2-core CPU, model load included (it was 30 s before).
 
 The index part builds a library index of --index-size fingerprints of smooth random images (the kind of
 layout a seed has), saves and loads it as generation does, and times checking a batch of 16 candidates

@@ -26,10 +26,10 @@ import torch
 from torch import nn
 
 from augment.output import OutputExists, write_atomic, write_json_atomic
+from seedgen.model_files import WEIGHTS_SUFFIX, checkpoint_paths  # noqa: F401 - also this module's names
 
 FORMAT_VERSION = 1
 METADATA_KEY = "seedgen"
-WEIGHTS_SUFFIX = ".safetensors"
 _RESERVED = ("format_version", "kind", "digest", "optimizers", "state", "tensors")
 _OPT_PREFIX = "optimizer/"
 _TENSOR_PREFIX = "tensor/"
@@ -74,16 +74,6 @@ class Snapshot:
     config: dict[str, Any]
     state: dict[str, Any]
     tensors: dict[str, torch.Tensor] = field(default_factory=dict)
-
-
-def checkpoint_paths(path: str | os.PathLike) -> tuple[Path, Path]:
-    """The (weights, json) pair for `path`, given as NAME, NAME.safetensors or NAME.json."""
-    path = Path(path)
-    if path.suffix in (WEIGHTS_SUFFIX, ".json"):
-        stem = path.with_suffix("")
-    else:
-        stem = path
-    return stem.with_name(stem.name + WEIGHTS_SUFFIX), stem.with_name(stem.name + ".json")
 
 
 # ----------------------------------------------------------------------------------------------

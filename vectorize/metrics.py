@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field, fields
 
 import numpy as np
-from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from augment.rasterize import render_svg_bytes
 
@@ -74,10 +73,14 @@ def psnr(reference: np.ndarray, test: np.ndarray) -> float:
     """PSNR in dB of two (H, W, 3) uint8 images (capped at 100 dB for identical images)."""
     if np.array_equal(reference, test):
         return 100.0
+    from skimage.metrics import peak_signal_noise_ratio  # scipy.stats: 0.75 s to import, which tracing never needs
+
     return float(peak_signal_noise_ratio(reference, test, data_range=255))
 
 
 def ssim(reference: np.ndarray, test: np.ndarray) -> float:
+    from skimage.metrics import structural_similarity
+
     return float(structural_similarity(reference, test, channel_axis=2, data_range=255))
 
 

@@ -248,12 +248,9 @@ def format_numbers(values: list[float] | np.ndarray, precision: int) -> list[str
     return out
 
 
-def path_d(shape: Shape) -> str:
-    """SVG path data for a shape, every coordinate rounded to `shape.precision` decimals.
-
-    Absolute commands (M L C Z); or, for a `relative` shape, an absolute start and then relative ones
-    (l c z), taken between points rounded first, so rounding never drifts along a contour.
-    """
+def written_commands(shape: Shape) -> list[tuple[str, list[str]]]:
+    """Each command of the shape's path data (`path_d`) with its numbers' text: [("M", ["30.1", "70.5"]),
+    ("c", [...]), ("z", [])...]. A renderer that replays these (seedgen's thumbnails) draws what the file says."""
     letters: list[str] = []
     numbers: list[np.ndarray] = []
     for sub in shape.subpaths:
@@ -267,5 +264,14 @@ def path_d(shape: Shape) -> str:
         letters += ["M", *commands, *(("z" if shape.relative else "Z",) if sub.closed else ())]
         numbers.append(points.reshape(-1))
     texts = iter(format_numbers(np.concatenate(numbers) if numbers else [], shape.precision))
-    parts = [letter + " ".join(next(texts) for _ in range(_NUMBERS_PER[letter.upper()])) for letter in letters]
+    return [(letter, [next(texts) for _ in range(_NUMBERS_PER[letter.upper()])]) for letter in letters]
+
+
+def path_d(shape: Shape) -> str:
+    """SVG path data for a shape, every coordinate rounded to `shape.precision` decimals.
+
+    Absolute commands (M L C Z); or, for a `relative` shape, an absolute start and then relative ones
+    (l c z), taken between points rounded first, so rounding never drifts along a contour.
+    """
+    parts = [letter + " ".join(texts) for letter, texts in written_commands(shape)]
     return "".join(parts).replace(" -", "-")

@@ -141,8 +141,8 @@ class GenerateConfig:
     soft: str = _option("hard", "Layered models: mask edges as hard contours, one opacity per layer, or opacity bands",
                         choices=SOFT_EDGES)
     # 0: at most MAX_WORKERS, and 1 (this process) for smaller runs: a worker's start-up costs a few s of CPU
-    workers: int = _option(0, "Processes tracing seeds in parallel ({range}); 0: one per idle CPU core for runs of "
-                           f"{POOL_MIN_SEEDS} seeds or more", range=(0, 64))
+    workers: int = _option(0, "Processes drawing and tracing seeds in parallel, this one included ({range}); 0: one "
+                           f"per idle CPU core for runs of {POOL_MIN_SEEDS} seeds or more", range=(0, 64))
     device: str = _option("auto", "auto: a CUDA GPU when there is one (samples are batched on it)", choices=DEVICES)
     overwrite: bool = _option(False, "Replace existing files of the same names")
     quiet: bool = _option(False, "No progress bar")

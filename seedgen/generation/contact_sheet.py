@@ -131,7 +131,7 @@ class ContactSheet:
             return
         path = self._page_path(len(self.pages_written) + 1)
         buf = io.BytesIO()
-        grid_image(self._page, columns=_columns(min(self.page_seeds, self.total))).save(buf, format="PNG", optimize=True)
+        grid_image(self._page, columns=_columns(min(self.page_seeds, self.total))).save(buf, format="PNG")
         self.pages_written.append(write_atomic(path, buf.getvalue(), overwrite=self.overwrite))
         self._page = []
 

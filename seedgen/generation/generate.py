@@ -40,7 +40,6 @@ from augment.output import (
     write_json_atomic,
 )
 from augment.palette import Palette, PaletteError, parse_palette
-from augment.rasterize import render_svg_bytes
 from seedgen.generation.config import (  # noqa: F401 - the public names of generation, as before
     FORMATS,
     MAX_WORKERS,
@@ -58,8 +57,11 @@ from seedgen.generation.uniqueness import (
     UniquenessIndexError,
     fingerprint_images,
 )
+from seedgen.generation.worker_drawing import DRAWN_IN_WORKERS
+from seedgen.generation.worker_pool import idle_cores, shared_map, start_pool
 from vectorize.config import VectorizeConfig
 from vectorize.layer import Layer
+from vectorize.layer_raster import render_layers
 from vectorize.page import PageSize
 from vectorize.pdf_writer import write_pdf
 from vectorize.quantize import snap_layers
@@ -104,15 +106,15 @@ STAGES = ("model_load", "projection", "sampling", "uniqueness", "vectorizing", "
 
 
 def list_models() -> list[dict]:
-    """The models packaged with seedgen (see seedgen.generation.seed_model.list_models)."""
-    from seedgen.generation.seed_model import list_models as packaged
+    """The models packaged with seedgen (see seedgen.model_files.list_models)."""
+    from seedgen.model_files import list_models as packaged
 
     return packaged()
 
 
 def _check_model(spec: str | None) -> None:
     """A missing model is a usage error found before any work (loading it comes later, with torch)."""
-    from seedgen.generation.seed_model import ModelError, resolve_model_path
+    from seedgen.model_files import ModelError, resolve_model_path
 
     try:
         resolve_model_path(spec)
@@ -290,58 +292,22 @@ def _make_seed_files(job: _SeedJob) -> _SeedFiles:
            if "pdf" in job.formats else None)
     aspect = job.page.height_pt / job.page.width_pt
     png = None
-    if "png" in job.formats:
-        big = render_svg_bytes(svg, job.preview_px, max(1, round(job.preview_px * aspect)))
+    if "png" in job.formats:   # the pixels of the SVG as cairosvg renders it, drawn without reading it back
+        big = render_layers(layers, canvas, job.preview_px, max(1, round(job.preview_px * aspect)), job.page,
+                            clip=tile)
         png = png_bytes(big)
         thumb = np.asarray(Image.fromarray(big).resize((SHEET_PX, max(1, round(SHEET_PX * aspect))), Image.LANCZOS))
     else:
-        thumb = render_svg_bytes(svg, SHEET_PX, max(1, round(SHEET_PX * aspect)))
+        thumb = render_layers(layers, canvas, SHEET_PX, max(1, round(SHEET_PX * aspect)), job.page, clip=tile)
     thumb = np.ascontiguousarray(thumb[..., :3])
     return _SeedFiles(svg, pdf, png, pattern, thumb if job.thumbnail else None, len(layers),
                       sorted({layer.ink.hex for layer in layers}), vectorizing, time.perf_counter() - t,
                       fingerprint_images(thumb[None])[0])
 
 
-def _start_pool(workers: int):
-    """Worker processes for tracing, started at once so that their imports overlap the model load and sampling.
-
-    spawn: fresh interpreters (no torch, no CUDA state, no inherited threads); a worker imports this module,
-    which keeps torch out of its top-level imports for that reason.
-    """
-    if workers <= 1:
-        return None
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        pool.submit(_warm_up)
-    return pool
-
-
-def _warm_up() -> None:
-    """Nothing: importing this module in a worker is the point."""
-
-
-def idle_cores() -> int:
-    """CPU cores this process may use that nothing else is using now (cores minus the 1-minute load average).
-
-    On a shared machine more busy processes than idle cores slow everyone down: with the 2-core machine already
-    loaded, two tracing workers made a run 1.7x slower than tracing in the main process (BENCHMARKS.md).
-    """
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        cores = os.cpu_count() or 1
-    try:
-        load = os.getloadavg()[0]
-    except (AttributeError, OSError):
-        load = 0.0
-    return max(1, min(cores, int(cores - load + 0.5)))
-
-
 def _worker_count(config: GenerateConfig) -> int:
-    """config.workers, or for 0: one worker per idle core (at most MAX_WORKERS) for runs of POOL_MIN_SEEDS+."""
+    """Processes that draw and trace, this one included: config.workers, or for 0 one per idle core (at most
+    MAX_WORKERS) for runs of POOL_MIN_SEEDS or more."""
     if config.workers:
         return config.workers
     if config.n < POOL_MIN_SEEDS:
@@ -404,11 +370,7 @@ class _Run:
         queue = list(candidates)
         index.remove([c.name for c in queue])
         while queue:
-            jobs = [self._job(c) for c in queue]
-            if self._pool is not None and len(jobs) > 1:
-                results = self._pool.map(_make_seed_files, jobs)
-            else:
-                results = map(_make_seed_files, jobs)
+            results = shared_map(self._pool, _make_seed_files, [self._job(c) for c in queue])
             for k, (candidate, files) in enumerate(zip(queue, results)):
                 near, distance, nearest = index.is_near_duplicate(files.fingerprint)
                 if near:
@@ -523,7 +485,9 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     started = time.perf_counter()
     plan = _plan(Path(library_dir), config)
     workers = _worker_count(config)
-    pool = _start_pool(workers)
+    pool = start_pool(workers)
+    if pool is not None:
+        _preload_now(pool, config.model, workers - 1)
     try:
         result = _generate(plan, progress, pool, workers)
     finally:
@@ -551,11 +515,6 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
     if config.soft != "hard" and model.kind != "layered":
         raise GenerateError(f"--soft {config.soft} needs a layered model (this one is {model.kind})", usage=True)
     _use_texture(model, config, plan)
-    if pool is not None:
-        from seedgen.generation.worker_drawing import DRAWN_IN_WORKERS, preload
-
-        if model.kind in DRAWN_IN_WORKERS:
-            preload(pool, model, workers)
 
     t = time.perf_counter()
     try:
@@ -582,7 +541,10 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
         while len(run.written) + len(pending) < config.n and tried < limit:
             count = min(config.batch, limit - tried)
             if model.kind in DRAWN_ONE_BY_ONE:   # each candidate costs a whole drawing: no more than still needed
-                count = min(count, config.n - len(run.written) - len(pending))
+                needed = config.n - len(run.written) - len(pending)
+                # shared with the workers: all at once (each batch ends waiting for its slowest drawing)
+                count = min(limit - tried, needed, CHUNK) if pool is not None and model.kind in DRAWN_IN_WORKERS \
+                    else min(count, needed)
             seeds = _candidate_seeds(plan.run_seed, tried, count)
             t = time.perf_counter()
             latents = _latents(model, centre, seeds, config.truncation)
@@ -601,6 +563,8 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
             if len(pending) >= CHUNK or len(run.written) + len(pending) == config.n:
                 rejected += run.write_all(pending, index)
                 pending = []
+        if pool is not None:   # no more jobs: the workers exit (torch's teardown: 0.6 s) while the sheet is written
+            pool.shutdown(wait=False)
         if len(run.written) < config.n:
             wrote = f"; {len(run.written)} were written" if run.written else ""
             hint = ("the variations around these seeds are too alike; try other seeds or fewer --n" if plan.seed_images
@@ -673,13 +637,28 @@ def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps:
     return latents[0] if len(latents) == 1 else tuple(latents)
 
 
+def _preload_now(pool, spec: str | None, workers: int) -> None:
+    """The `workers` start loading a model that they will draw with (its kind from its JSON, read without
+    torch) at once, while this process imports torch and loads it too."""
+    from seedgen.generation.worker_drawing import preload
+    from seedgen.model_files import model_entry, resolve_model_path
+
+    weights = resolve_model_path(spec)   # checked by _plan
+    if model_entry(weights)["model"] in DRAWN_IN_WORKERS:
+        preload(pool, str(weights), workers)
+
+
 def _draw(model: "SeedModel", latents: "torch.Tensor", batch: int, pool) -> np.ndarray:
-    """(N, R, R, 3) uint8 candidates: in the worker processes for models that draw one slow seed at a time."""
-    from seedgen.generation.worker_drawing import DRAWN_IN_WORKERS, draw, draw_jobs
+    """(N, R, R, 3) uint8 candidates: shared with the worker processes for models that draw one slow seed at a
+    time (this process draws its share with the model it loaded)."""
+    import torch
+
+    from seedgen.generation.worker_drawing import draw, draw_jobs
 
     if pool is None or model.kind not in DRAWN_IN_WORKERS or len(latents) < 2:
         return model.images(latents, batch=batch)
-    return np.stack(list(pool.map(draw, draw_jobs(model, latents))))
+    here = lambda job: model.images(torch.from_numpy(job.latent)[None])[0]  # noqa: E731
+    return np.stack(shared_map(pool, draw, draw_jobs(model, latents), here))
 
 
 def _latents(model: "SeedModel", centre, seeds: list[int], truncation: float) -> "torch.Tensor":

@@ -25,23 +25,20 @@ from seedgen.checkpoint import (
     FORMAT_VERSION,
     CheckpointError,
     build_networks,
-    checkpoint_paths,
     load_networks,
 )
+from seedgen.model_files import (  # noqa: F401 - also this module's names, as before
+    DEFAULT_MODEL,
+    MODELS_DIR,
+    ModelError,
+    list_models,
+    model_entry,
+    resolve_model_path,
+)
 
-MODELS_DIR = Path(__file__).resolve().parents[1] / "models"  # seedgen/models
-DEFAULT_MODEL = "default"
 KNOWN_TYPES = ("stylegan2", "dcgan", "layered", "texture", "patchnn")
 PROJECTION_PX = 256  # texture models are fitted to a --like seed at this size (the texture, not the layout)
 GENERATOR_CLASSES = {"stylegan2": "seedgen.networks.Generator", "dcgan": "seedgen.dcgan.DCGANGenerator"}
-
-
-class ModelError(ValueError):
-    """A model that cannot be used for generation (one-line message)."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.exit_code = exit_code  # 2 when the model path does not exist (a usage error), else 1 (seedgen.failure)
 
 
 @dataclass
@@ -144,33 +141,6 @@ class SeedModel:
         return np.concatenate(out) if out else np.zeros((0, self.resolution, self.resolution, 3), np.uint8)
 
 
-def resolve_model_path(spec: str | os.PathLike | None) -> Path:
-    """A model given by name (a file in the package's models folder), by checkpoint path, or by run folder."""
-    name = os.fspath(spec) if spec else DEFAULT_MODEL
-    packaged = MODELS_DIR / f"{name}.safetensors"
-    if "/" not in name and os.sep not in name and not name.endswith((".safetensors", ".json")) and packaged.is_file():
-        return packaged
-    if Path(name).is_dir():
-        return _run_snapshot(Path(name))
-    if name.lower().endswith(".pkl"):
-        raise ModelError(f"{name}: a pickle, which seedgen never loads directly; convert it first with "
-                         f"`seedgen import-pkl {name} -o MODEL.safetensors`")
-    weights, _ = checkpoint_paths(name)
-    if not weights.is_file():
-        known = ", ".join(m["name"] for m in list_models()) or "none"
-        raise ModelError(f"{name}: no such model file or packaged model (packaged: {known})", exit_code=2)
-    return weights
-
-
-def _run_snapshot(run_dir: Path) -> Path:
-    """A training run folder's newest snapshot: StyleGAN2/DCGAN's snapshot-latest, or the layered model's last."""
-    latest = run_dir / "snapshot-latest.safetensors"
-    numbered = sorted(run_dir.glob("snapshot-[0-9]*.safetensors"))
-    if latest.is_file() or numbered:
-        return latest if latest.is_file() else numbered[-1]
-    raise ModelError(f"{run_dir}: a folder with no training snapshot (snapshot-*.safetensors) in it", exit_code=2)
-
-
 def load_seed_model(spec: str | os.PathLike | None = None, device: str | torch.device = "cpu") -> SeedModel:
     """Load a checkpoint (or packaged model name) for generation. Raises ModelError with one line."""
     path = resolve_model_path(spec)
@@ -234,17 +204,3 @@ def _card(path: Path) -> dict[str, Any]:
     return {k: data[k] for k in ("model", "resolution", "kimg", "description") if k in data}
 
 
-def list_models() -> list[dict[str, Any]]:
-    """The models packaged with seedgen (name, path, type, resolution)."""
-    return [model_entry(weights) for weights in sorted(MODELS_DIR.glob("*.safetensors"))]
-
-
-def model_entry(weights: Path) -> dict[str, Any]:
-    """A checkpoint's name, path, model type and resolution, from its JSON sidecar (None where unreadable)."""
-    try:
-        header = json.loads(weights.with_suffix(".json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        header = {}
-    header = header if isinstance(header, dict) else {}
-    return {"name": weights.stem, "path": str(weights), "model": header.get("model"),
-            "resolution": header.get("resolution")}

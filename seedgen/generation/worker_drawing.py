@@ -1,10 +1,10 @@
 """Drawing candidates in generate's worker processes, for models whose every seed is a long CPU computation.
 
-A patchnn seed is a whole coarse-to-fine patch search (a quarter of a second or more of one core), and nothing
-in it batches: one process draws one seed at a time on one thread. So when generate has worker processes (one
-per idle core) it hands them the latents as well as the tracing. Each worker loads the model once, from the
-same weights file, and draws on one torch thread, as the main process does (`PatchSampler.draw`), so the bytes
-are the same whichever process drew a seed and however many workers there are.
+A patchnn seed is a whole coarse-to-fine patch search (a fifth of a second or more of one core), and nothing
+in it batches: one process draws one seed at a time on one thread. So when generate has worker processes it
+shares the latents with them as well as the tracing (seedgen.generation.worker_pool). Each worker loads the
+model once, from the same weights file, and draws on one torch thread, as the main process does
+(`PatchSampler.draw`), so the bytes are the same whichever process drew a seed and however many there are.
 
 Worker processes are spawned and import the generation modules without torch; torch is imported here, lazily,
 by the first draw.
@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 DRAWN_IN_WORKERS = ("patchnn",)   # model kinds whose candidates workers draw (the others sample in batches here)
 
-_loaded: dict[tuple[str, int], object] = {}   # in a worker: (weights file, px) -> its sampler
+_loaded: dict[str, object] = {}   # in a worker: weights file -> its sampler
 
 
 @dataclass(frozen=True)
@@ -43,25 +43,24 @@ def draw_jobs(model: "SeedModel", latents) -> list[DrawJob]:
     return [DrawJob(str(model.path), sampler.px, row.copy(), sampler.references) for row in rows]
 
 
-def preload(pool, model: "SeedModel", workers: int) -> None:
+def preload(pool, weights: str, workers: int) -> None:
     """Start every worker loading the model now (torch's import and the load take seconds), while this process
-    checks the library: a worker busy with one preload takes the next, so each of `workers` likely gets one."""
+    loads it too: a worker busy with one preload takes the next, so each of `workers` likely gets one."""
     for _ in range(workers):
-        pool.submit(_load, str(model.path), model.sampler.px)
+        pool.submit(_load, weights)
 
 
-def _load(weights: str, px: int) -> None:
-    _sampler(weights, px)
+def _load(weights: str) -> None:
+    _sampler(weights)   # returns nothing: the sampler stays in the worker
 
 
-def _sampler(weights: str, px: int):
-    """The sampler of `weights` at `px`, loaded by this process's first call."""
+def _sampler(weights: str, px: int | None = None):
+    """The sampler of `weights` (at `px`), loaded by this process's first call."""
     from seedgen.generation.seed_model import load_seed_model
 
-    key = (weights, px)
-    if key not in _loaded:
-        _loaded[key] = load_seed_model(weights, "cpu").sampler.at_size(px)
-    return _loaded[key]
+    if weights not in _loaded:
+        _loaded[weights] = load_seed_model(weights, "cpu").sampler
+    return _loaded[weights] if px is None else _loaded[weights].at_size(px)
 
 
 def draw(job: DrawJob) -> np.ndarray:

@@ -176,8 +176,14 @@ def exact_matches(queries: torch.Tensor, keys: torch.Tensor, alpha: float, chunk
     for start in range(0, len(queries), rows):
         nearest = torch.minimum(nearest, (blocks[0] if whole else squares(start)).amin(0))
     weight = (alpha + nearest.sqrt()).square_().reciprocal_()
-    return torch.cat([(blocks[0] if whole else squares(start)).mul_(weight).argmin(1)
+    return torch.cat([_first_minimum((blocks[0] if whole else squares(start)).mul_(weight))
                       for start in range(0, len(queries), rows)])
+
+
+def _first_minimum(matrix: torch.Tensor) -> torch.Tensor:
+    """argmin along rows, the first of equal minima: numpy's SIMD argmin, about 10x torch's on a CPU (a tenth of
+    a seed's drawing), the same indices."""
+    return torch.from_numpy(matrix.numpy().argmin(1))
 
 
 def local_matches(queries: torch.Tensor, keys: torch.Tensor, match: torch.Tensor, generator: torch.Generator,
