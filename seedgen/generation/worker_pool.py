@@ -3,7 +3,7 @@
 A run that works in P processes starts P - 1 workers and works beside them itself: `shared_map` queues every
 job for the workers, and this process takes jobs from the back of the queue (cancelling each one before a
 worker starts it) until none is left. So no core waits for this process, and the run spends one torch import
-and one model load less than it would with P workers (2-2.5 s of CPU each, a sixth of a 50-seed run on 2 cores).
+and one model load less than it would with P workers (2-2.5 s of CPU, a tenth of a 50-seed run on 2 cores).
 
 Every process works on one thread (torch, OpenCV, and the BLAS and OpenMP pools, through threadpoolctl): P
 processes on P cores are the parallelism, and threads on top only contend. Measured on the 2-core machine,
