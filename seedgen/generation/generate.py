@@ -541,10 +541,10 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, wo
         while len(run.written) + len(pending) < config.n and tried < limit:
             count = min(config.batch, limit - tried)
             if model.kind in DRAWN_ONE_BY_ONE:   # each candidate costs a whole drawing: no more than still needed
-                needed = config.n - len(run.written) - len(pending)
-                # shared with the workers: all at once (each batch ends waiting for its slowest drawing)
-                count = min(limit - tried, needed, CHUNK) if pool is not None and model.kind in DRAWN_IN_WORKERS \
-                    else min(count, needed)
+                count = min(count, config.n - len(run.written) - len(pending))
+                if pool is not None and model.kind in DRAWN_IN_WORKERS:   # shared with the workers: all at once
+                    # (a batch ends waiting for its slowest drawing)
+                    count = min(limit - tried, config.n - len(run.written) - len(pending), CHUNK)
             seeds = _candidate_seeds(plan.run_seed, tried, count)
             t = time.perf_counter()
             latents = _latents(model, centre, seeds, config.truncation)
