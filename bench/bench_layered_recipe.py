@@ -23,15 +23,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench_projected import reference_embeddings, side_by_side  # noqa: E402 - bench/ is on sys.path as a script
 
 PAIRS = {"batch": [("64px-b4", 64, 4), ("64px-b16", 64, 16)],
          "resolution": [("64px-b8", 64, 8), ("128px-b8", 128, 8)]}
@@ -54,31 +53,8 @@ print(f"{run}: {result.images / 1000:.3f} kimg, {result.steps} steps, {result.tr
 
 def train_pair(data: Path, work: Path, runs: list[tuple[str, int, int]], minutes: float) -> dict[str, dict]:
     """Both runs of a pair at once, one thread each; {name: {seconds, peak RSS MB}} of this sitting."""
-    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    started = {}
-    for name, res, batch in runs:
-        cmd = [sys.executable, "-c", TRAIN, str(data), str(work / name), str(res), str(batch), str(minutes)]
-        started[subprocess.Popen(cmd, env=env, cwd=REPO).pid] = (name, time.time())
-    measured = {}
-    while started:
-        pid, status, usage = os.wait4(-1, 0)
-        if pid not in started:
-            continue
-        name, began = started.pop(pid)
-        if os.waitstatus_to_exitcode(status) != 0:
-            raise SystemExit(f"bench_layered_recipe: {name}: training failed")
-        measured[name] = {"sitting_seconds": time.time() - began, "peak_rss_mb": usage.ru_maxrss / 1024}
-    return measured
-
-
-def reference_embeddings() -> np.ndarray:
-    from augment.rasterize import RasterPool
-    from seedgen.evaluation.evaluate import EvalConfig, load_seed_set
-    from seedgen.features import embed
-
-    with RasterPool(2, accept_images=True) as pool:
-        library = load_seed_set(REPO / "samples", EvalConfig(size=256), pool)
-    return embed(library.images)
+    return side_by_side({name: [sys.executable, "-c", TRAIN, str(data), str(work / name), str(res), str(batch),
+                                str(minutes)] for name, res, batch in runs}, threads=1, cwd=REPO)
 
 
 def evaluate(run: Path, reference: np.ndarray) -> dict:

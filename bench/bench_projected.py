@@ -73,23 +73,31 @@ def train_command(data: Path, run: Path, kind: str, minutes: float, threads: int
 def train_runs(runs: list[tuple[Path, Path, str, int | None]], minutes: float, threads: int, snap: float,
                parallel: bool) -> dict[str, dict]:
     """Train (or resume) each run; returns {run name: {wall seconds, peak RSS MB}} of this sitting."""
-    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
     groups = [runs] if parallel else [[r] for r in runs]
     measured: dict[str, dict] = {}
     for group in groups:
-        started = {}
-        for data, run, kind, batch in group:
-            cmd = train_command(data, run, kind, minutes, threads, snap, batch)
-            print("$", " ".join(cmd), flush=True)
-            started[subprocess.Popen(cmd, env=env).pid] = (run.name, time.time())
-        while started:
-            pid, status, usage = os.wait4(-1, 0)
-            if pid not in started:
-                continue
-            name, began = started.pop(pid)
-            if os.waitstatus_to_exitcode(status) != 0:
-                raise SystemExit(f"bench_projected: {name}: training failed (exit {os.waitstatus_to_exitcode(status)})")
-            measured[name] = {"sitting_seconds": time.time() - began, "peak_rss_mb": usage.ru_maxrss / 1024}
+        measured.update(side_by_side({run.name: train_command(data, run, kind, minutes, threads, snap, batch)
+                                      for data, run, kind, batch in group}, threads))
+    return measured
+
+
+def side_by_side(commands: dict[str, list[str]], threads: int, cwd: Path | None = None) -> dict[str, dict]:
+    """Run the commands at the same time with `threads` threads each; {name: {wall seconds, peak RSS MB}}.
+    Also used by bench_layered_recipe.py."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
+    started, measured = {}, {}
+    for name, cmd in commands.items():
+        print("$", " ".join(cmd)[:200], flush=True)
+        process = subprocess.Popen(cmd, env=env, cwd=cwd)   # held: a dropped Popen may be reaped by the next one
+        started[process.pid] = (name, time.time(), process)
+    while started:
+        pid, status, usage = os.wait4(-1, 0)
+        if pid not in started:
+            continue
+        name, began, _ = started.pop(pid)
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise SystemExit(f"{name}: failed (exit {os.waitstatus_to_exitcode(status)})")
+        measured[name] = {"sitting_seconds": time.time() - began, "peak_rss_mb": usage.ru_maxrss / 1024}
     return measured
 
 
