@@ -489,7 +489,7 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     if pool is not None:
         _preload_now(pool, config.model, workers - 1)
     try:
-        result = _generate(plan, progress, pool, workers)
+        result = _generate(plan, progress, pool)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -497,7 +497,7 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     return result
 
 
-def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool, workers: int = 1) -> GenerateResult:
+def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) -> GenerateResult:
     """Load the model, then sample, check, trace and write until the plan's seeds are all written.
 
     torch's thread count is left as it is: it changes the last bits of CPU samples, and so the traced bytes.
