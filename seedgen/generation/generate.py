@@ -112,12 +112,13 @@ def list_models() -> list[dict]:
     return packaged()
 
 
-def _check_model(spec: str | None) -> None:
-    """A missing model is a usage error found before any work (loading it comes later, with torch)."""
+def _check_model(spec: str | None) -> Path:
+    """The model's weights file; a missing model is a usage error found before any work (loading it comes later,
+    with torch, from this file: in this process and in the workers alike)."""
     from seedgen.model_files import ModelError, resolve_model_path
 
     try:
-        resolve_model_path(spec)
+        return resolve_model_path(spec)
     except ModelError as error:
         raise GenerateError(str(error), usage=error.exit_code == 2) from None
 
@@ -454,6 +455,7 @@ class _Plan:
     sheet: ContactSheet | None
     seed_images: list[np.ndarray]  # the --like seed, the two --mix seeds, or none
     timings: dict[str, float]
+    model_path: Path  # the weights file --model names
     guide_image: np.ndarray | None = None  # --guide (texture models)
 
 
@@ -466,13 +468,13 @@ def _plan(library: Path, config: GenerateConfig) -> _Plan:
     names = [f"s{run_seed}-{k:03d}" for k in range(config.n)]
     sheet = (ContactSheet(library, f"contact-s{run_seed}", f"seedgen batch s{run_seed}", total=config.n,
                           overwrite=config.overwrite) if config.contact_sheet else None)
-    _check_model(config.model)
+    model_path = _check_model(config.model)
     seed_images = _read_seed_images([config.like] if config.like else list(config.mix or ()))
     guide_image = _read_seed_images([config.guide])[0] if config.guide else None
     _check_output_dir(library)
     _refuse_existing(library, names, config, sheet)
     return _Plan(library, config, names, run_seed, palette, size, sheet, seed_images,
-                 {stage: 0.0 for stage in STAGES}, guide_image)
+                 {stage: 0.0 for stage in STAGES}, model_path, guide_image)
 
 
 def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
@@ -487,7 +489,7 @@ def generate_seeds(library_dir: str | os.PathLike, config: GenerateConfig,
     workers = _worker_count(config)
     pool = start_pool(workers)
     if pool is not None:
-        _preload_now(pool, config.model, workers - 1)
+        _preload_now(pool, plan.model_path, workers - 1)
     try:
         result = _generate(plan, progress, pool)
     finally:
@@ -508,7 +510,7 @@ def _generate(plan: _Plan, progress: Callable[[int, int], None] | None, pool) ->
     from seedgen.generation.seed_model import ModelError, load_seed_model
 
     try:
-        model = load_seed_model(config.model, pick_device(config.device))
+        model = load_seed_model(plan.model_path, pick_device(config.device))
     except ModelError as error:
         raise GenerateError(str(error), usage=error.exit_code == 2) from None
     timings["model_load"] = time.perf_counter() - t
@@ -637,13 +639,12 @@ def _project(model: "SeedModel", images: list[np.ndarray], run_seed: int, steps:
     return latents[0] if len(latents) == 1 else tuple(latents)
 
 
-def _preload_now(pool, spec: str | None, workers: int) -> None:
+def _preload_now(pool, weights: Path, workers: int) -> None:
     """The `workers` start loading a model that they will draw with (its kind from its JSON, read without
     torch) at once, while this process imports torch and loads it too."""
     from seedgen.generation.worker_drawing import preload
-    from seedgen.model_files import model_entry, resolve_model_path
+    from seedgen.model_files import model_entry
 
-    weights = resolve_model_path(spec)   # checked by _plan
     if model_entry(weights)["model"] in DRAWN_IN_WORKERS:
         preload(pool, str(weights), workers)
 

@@ -116,8 +116,6 @@ def _warm_up() -> None:
 def _one_thread_for_good() -> None:
     """A worker's initializer: every library on one thread for the worker's life (the environment for the
     thread pools of libraries loaded later, such as torch's on the first draw; threadpoolctl for those loaded)."""
-    import os
-
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[name] = "1"
     import cv2
